@@ -1,0 +1,3 @@
+"""faceboard: reproducible leaderboards for real-world blind face restoration."""
+
+__version__ = "0.1.0"

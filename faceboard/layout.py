@@ -1,0 +1,127 @@
+"""Submission folder layout: `<Subset>/<name>.<ext>`, or flat `<name>.<ext>` (subset `all`)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faceboard.imageio import is_image_file
+
+FLAT_SUBSET = "all"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image: its subset folder (or `all`), its file stem, and its path."""
+
+    subset: str
+    name: str
+    path: Path
+
+
+@dataclass
+class Scan:
+    """What a folder holds: images sorted by (subset, name), skipped files, ambiguous keys."""
+
+    images: list[ImageRef] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)  # non-image files, or entries nested too deep
+    duplicates: list[str] = field(default_factory=list)  # "subset/name" with several extensions
+
+
+@dataclass
+class Match:
+    """Expected images paired with submitted ones, plus what is missing and what is extra."""
+
+    pairs: list[tuple[ImageRef, ImageRef]]
+    missing: list[ImageRef]
+    extra: list[ImageRef]
+
+
+def scan(root: Path) -> Scan:
+    """Scan a submission folder; hidden files and folders are skipped silently.
+
+    Images with the same subset and name but different extensions are reported in
+    `duplicates` and left out of `images`. Raises ValueError when images sit both at the
+    root and in subfolders.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder")
+    found: dict[tuple[str, str], list[Path]] = {}
+    ignored: list[Path] = []
+    for path in _visible(root):
+        if path.is_dir():
+            for inner in _visible(path):
+                _classify(inner, path.name, inner.is_file(), found, ignored)
+        else:
+            _classify(path, FLAT_SUBSET, path.is_file(), found, ignored)
+    subsets = {subset for subset, _ in found}
+    root_files = [p for key, paths in found.items() if key[0] == FLAT_SUBSET for p in paths]
+    if root_files and subsets - {FLAT_SUBSET}:
+        raise ValueError(
+            f"{root}: mixed layout: images both at the top level (e.g. {root_files[0].name!r}) "
+            f"and in subset folders {sorted(subsets - {FLAT_SUBSET})}; use one layout"
+        )
+    images = [ImageRef(s, n, paths[0]) for (s, n), paths in sorted(found.items()) if len(paths) == 1]
+    duplicates = [f"{s}/{n}" for (s, n), paths in sorted(found.items()) if len(paths) > 1]
+    return Scan(images=images, ignored=sorted(ignored), duplicates=duplicates)
+
+
+def list_images(root: Path) -> list[ImageRef]:
+    """The images of `root`, sorted by (subset, name); raises ValueError on duplicates or mixed layout."""
+    result = scan(root)
+    if result.duplicates:
+        raise ValueError(f"{root}: same image under several extensions: {', '.join(result.duplicates)}")
+    return result.images
+
+
+def match(expected: list[ImageRef], submitted: list[ImageRef]) -> Match:
+    """Pair images by (subset, name); a flat submission against a subset layout pairs by name.
+
+    Raises ValueError when a key is not unique on either side (for a flat submission: a name
+    that occurs in several expected subsets).
+    """
+    by_name = _is_flat(submitted) and not _is_flat(expected)
+    wanted = _index(expected, by_name, "expected")
+    given = _index(submitted, by_name, "submitted")
+    pairs = [(ref, given[k]) for k, ref in wanted.items() if k in given]
+    return Match(
+        pairs=sorted(pairs, key=lambda pair: _order(pair[0])),
+        missing=sorted((ref for k, ref in wanted.items() if k not in given), key=_order),
+        extra=sorted((ref for k, ref in given.items() if k not in wanted), key=_order),
+    )
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _classify(
+    path: Path, subset: str, is_file: bool, found: dict[tuple[str, str], list[Path]], ignored: list[Path]
+) -> None:
+    if is_file and is_image_file(path):
+        found.setdefault((subset, path.stem), []).append(path)
+    else:
+        ignored.append(path)
+
+
+def _is_flat(refs: list[ImageRef]) -> bool:
+    return bool(refs) and all(r.subset == FLAT_SUBSET for r in refs)
+
+
+def _order(ref: ImageRef) -> tuple[str, str]:
+    return ref.subset, ref.name
+
+
+def _index(refs: list[ImageRef], by_name: bool, side: str) -> dict[Hashable, ImageRef]:
+    index: dict[Hashable, ImageRef] = {}
+    for ref in refs:
+        key: Hashable = ref.name if by_name else _order(ref)
+        if key in index:
+            raise ValueError(
+                f"cannot pair {side} images uniquely by {'name' if by_name else 'subset/name'}: "
+                f"{ref.name!r} is both {index[key].path} and {ref.path}"
+            )
+        index[key] = ref
+    return index

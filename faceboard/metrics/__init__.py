@@ -1,0 +1,1 @@
+"""Image-quality metrics: one table of names, directions and weights; backends load lazily."""

@@ -1,0 +1,1 @@
+"""From per-image measurements to gated, scored leaderboard rows."""

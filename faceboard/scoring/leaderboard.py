@@ -1,0 +1,103 @@
+"""Per-image table -> leaderboard rows: ID gate, per-subset and overall means, score, validity, rank."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from faceboard.config import ScoreTerm
+from faceboard.scoring.formula import is_valid, score
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """How identity was gated; `backbone=None` means the gate was not run (no LQ reference)."""
+
+    backbone: str | None
+    thresholds: Mapping[str, float]
+    max_failures: int
+    official: bool = False
+
+
+def apply_gate(per_image: pd.DataFrame, gate: Gate) -> pd.DataFrame:
+    """Add `id_threshold` and `id_pass`; an image that failed to process fails the gate."""
+    out = per_image.copy()
+    if gate.backbone is None:
+        out["id_threshold"] = np.nan
+        out["id_pass"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        return out
+    unknown = sorted(set(out["subset"]) - set(gate.thresholds))
+    if unknown:
+        raise KeyError(f"no ID threshold for subset(s) {unknown} with backbone {gate.backbone!r}; "
+                       f"known: {sorted(gate.thresholds)} (add them in params.yaml)")
+    out["id_threshold"] = out["subset"].map(gate.thresholds).astype(float)
+    sim = out["id_sim"].astype(float)
+    out["id_pass"] = pd.array(sim.ge(out["id_threshold"]) & sim.notna(), dtype="boolean")
+    return out
+
+
+def summarise(
+    per_image: pd.DataFrame,
+    metrics: list[str],
+    gate: Gate,
+    terms: Mapping[str, ScoreTerm],
+    set_metrics: Mapping[str, Mapping[str, float]] | None = None,
+    comparable_to_official: bool = False,
+) -> pd.DataFrame:
+    """One row per (method, subset) plus (method, `all`); `per_image` must already be gated.
+
+    `set_metrics[method]` holds metrics computed over a method's whole output set (FID); they
+    enter only the `all` row.
+    """
+    rows = []
+    for method, frame in per_image.groupby("method", sort=True):
+        failures = _id_failures(frame, gate)
+        valid = is_valid(failures, gate.max_failures) if gate.backbone else None
+        groups = [(s, g) for s, g in frame.groupby("subset", sort=True)]
+        if [s for s, _ in groups] != [ALL]:
+            groups.append((ALL, frame))
+        for subset, part in groups:
+            extra = (set_metrics or {}).get(method, {}) if subset == ALL else {}
+            rows.append(_row(method, subset, part, metrics, gate, terms, extra, valid, comparable_to_official))
+    table = pd.DataFrame(rows)
+    return _rank(table)
+
+
+def _row(method, subset, part, metrics, gate, terms, extra, valid, comparable) -> dict:
+    ok = part[part["status"] == "ok"]
+    means = {m: float(ok[m].mean()) if m in ok and ok[m].notna().any() else np.nan for m in metrics}
+    means.update(extra)
+    total, used = score(means, terms)
+    return {
+        "method": method,
+        "subset": subset,
+        "n_images": int(len(part)),
+        "n_failed": int((part["status"] != "ok").sum()),
+        **means,
+        "id_sim_mean": float(ok["id_sim"].mean()) if ok["id_sim"].notna().any() else np.nan,
+        "id_failures": _id_failures(part, gate),
+        "valid": valid,
+        "score": total,
+        "score_terms": ",".join(used),
+        "id_backbone": gate.backbone or "not run",
+        "comparable_to_official": bool(comparable and gate.official and set(used) == set(terms)),
+    }
+
+
+def _id_failures(frame: pd.DataFrame, gate: Gate) -> int | None:
+    if gate.backbone is None:
+        return None
+    return int((~frame["id_pass"].fillna(False)).sum())
+
+
+def _rank(table: pd.DataFrame) -> pd.DataFrame:
+    """Rank methods by overall score, valid ones only (rank is NA elsewhere)."""
+    overall = table[(table["subset"] == ALL) & (table["valid"] == True) & table["score"].notna()]  # noqa: E712
+    order = overall.sort_values("score", ascending=False)["method"].tolist()
+    table["rank"] = pd.array([order.index(m) + 1 if m in order else pd.NA for m in table["method"]], dtype="Int64")
+    return table.sort_values(["rank", "method", "subset"], na_position="last", kind="stable").reset_index(drop=True)

@@ -1,0 +1,133 @@
+"""One table of every weight file faceboard knows: file name, URLs, sha256, cache location.
+
+Locations are relative to roots resolved from the environment at call time:
+`torch_hub` is `$TORCH_HOME/hub` (where pyiqa and torch.hub look), `faceboard` is faceboard's cache,
+`huggingface/<repo id>` is the Hugging Face hub cache.
+`sha256` is the full digest where it is published; otherwise `sha256_prefix` is the prefix that
+torch-hub file names carry (`name-<prefix>.pth`), and a file is then checked against that prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceboard.env import cache_dir
+from faceboard.plugins import unknown
+
+PYIQA_HUB = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main"
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    name: str
+    file_name: str
+    location: str  # "torch_hub/<sub>" or "faceboard/<sub>"
+    urls: tuple[str, ...] = ()
+    sha256: str | None = None
+    sha256_prefix: str | None = None
+    provision: str | None = None  # "module:callable" creating the file offline from a registry asset
+    note: str = ""
+
+    @property
+    def path(self) -> Path:
+        root_name, _, sub = self.location.partition("/")
+        if root_name == "huggingface":
+            return hf_cached(sub, self.file_name)
+        roots = {"torch_hub": torch_home() / "hub", "faceboard": cache_dir()}
+        return roots[root_name] / sub / self.file_name
+
+    def present(self) -> bool:
+        return self.path.is_file()
+
+    def verify(self, digest: str) -> bool:
+        """Whether a file's sha256 `digest` matches what is published for this entry."""
+        if self.sha256:
+            return digest == self.sha256
+        if self.sha256_prefix:
+            return digest.startswith(self.sha256_prefix)
+        return True
+
+
+def torch_home() -> Path:
+    return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")).expanduser()
+
+
+def hf_cached(repo_id: str, file_name: str) -> Path:
+    """The file in the Hugging Face cache, or the repo's cache folder when it is not there."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    found = try_to_load_from_cache(repo_id, file_name)
+    if isinstance(found, str):
+        return Path(found)
+    return Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / file_name
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+WEIGHTS: dict[str, WeightFile] = {
+    w.name: w
+    for w in (
+        WeightFile(
+            "niqe_params", "niqe_modelparameters.mat", "torch_hub/pyiqa",
+            urls=(f"{PYIQA_HUB}/niqe_modelparameters.mat",),
+            provision="faceboard.weights.provision:niqe_params_from_basicsr",
+            note="MATLAB NIQE pristine model; offline from basicsr's niqe_pris_params.npz",
+        ),
+        WeightFile(
+            "clip_rn50", "RN50.pt", "torch_hub/clip",
+            urls=("https://openaipublic.azureedge.net/clip/models/"
+                  "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",),
+            sha256="afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762",
+            note="OpenAI CLIP RN50, backbone of CLIP-IQA",
+        ),
+        WeightFile(
+            "maniqa_koniq", "ckpt_koniq10k.pt", "torch_hub/pyiqa",
+            urls=(f"{PYIQA_HUB}/ckpt_koniq10k.pt",), note="MANIQA KonIQ-10k checkpoint",
+        ),
+        WeightFile(
+            "vit_base_patch8_224", "model.safetensors",
+            "huggingface/timm/vit_base_patch8_224.augreg2_in21k_ft_in1k",
+            urls=("https://huggingface.co/timm/vit_base_patch8_224.augreg2_in21k_ft_in1k/resolve/main/"
+                  "model.safetensors",),
+            note="timm ViT-B/8 backbone that MANIQA builds on (Hugging Face cache)",
+        ),
+        WeightFile(
+            "musiq_koniq", "musiq_koniq_ckpt-e95806b9.pth", "torch_hub/pyiqa",
+            urls=(f"{PYIQA_HUB}/musiq_koniq_ckpt-e95806b9.pth",), sha256_prefix="e95806b9",
+            note="MUSIQ KonIQ-10k checkpoint",
+        ),
+        WeightFile(
+            "fid_inception", "pt_inception-2015-12-05-6726825d.pth", "torch_hub/checkpoints",
+            urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                  "pt_inception-2015-12-05-6726825d.pth",), sha256_prefix="6726825d",
+            note="pytorch-fid InceptionV3 (TF FID weights)",
+        ),
+        WeightFile(
+            "fid_ffhq512_stats", "inception_FFHQ_512-f7b384ab.pth", "torch_hub/pyiqa",
+            urls=(f"{PYIQA_HUB}/inception_FFHQ_512-f7b384ab.pth",), sha256_prefix="f7b384ab",
+            note="FFHQ 512px Inception statistics (BasicSR/VQFR format, 50k images)",
+        ),
+        WeightFile(
+            "adaface_ir50_ms1mv2", "adaface_ir50_ms1mv2.ckpt", "faceboard/adaface",
+            urls=("https://drive.google.com/uc?id=1eUaSHG4pGlIZK7hBkqjyp2fc2epKoBvI",),
+            note="AdaFace IR-50 MS1MV2, the official identity gate",
+        ),
+    )
+}
+
+
+def get(name: str) -> WeightFile:
+    try:
+        return WEIGHTS[name]
+    except KeyError:
+        raise unknown("weight file", name, WEIGHTS) from None

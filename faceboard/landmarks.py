@@ -10,7 +10,6 @@ import csv
 import io
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,7 +42,7 @@ def load_landmarks(csv_path: str | os.PathLike[str]) -> Landmarks:
         raise LandmarkError(f"{csv_path}: missing columns {', '.join(absent)}")
     unnamed = table.index[(table["filename"] == "") | (table["dataset"] == "")]
     if len(unnamed):
-        raise LandmarkError(f"{csv_path}: empty filename or dataset on CSV line {unnamed[0] + 2}")
+        raise LandmarkError(f"{csv_path}: empty filename or dataset in data row {unnamed[0] + 1}")
     values = table[list(LANDMARK_COLUMNS)].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = ~np.isfinite(values.to_numpy(np.float64)).all(axis=1)
     if bad.any():
@@ -51,14 +50,17 @@ def load_landmarks(csv_path: str | os.PathLike[str]) -> Landmarks:
         cells = {c: table.at[row, c] for c in LANDMARK_COLUMNS if not np.isfinite(values.at[row, c])}
         raise LandmarkError(
             f"{csv_path}: non-numeric or missing landmarks for {table.at[row, 'dataset']}/"
-            f"{table.at[row, 'filename']} (CSV line {row + 2}): {cells}"
+            f"{table.at[row, 'filename']} (data row {row + 1}): {cells}"
         )
     dupes = table[table.duplicated(["dataset", "filename"], keep=False)]
     if len(dupes):
-        keys = sorted({f"{d}/{f}" for d, f in zip(dupes["dataset"], dupes["filename"])})
+        keys = sorted({f"{d}/{f}" for d, f in zip(dupes["dataset"], dupes["filename"], strict=True)})
         raise LandmarkError(f"{csv_path}: duplicate entries for {', '.join(keys)}")
     points = values.to_numpy(np.float32).reshape(-1, 5, 2)
-    return {(d, f): points[i].copy() for i, (d, f) in enumerate(zip(table["dataset"], table["filename"]))}
+    return {
+        (d, f): points[i].copy()
+        for i, (d, f) in enumerate(zip(table["dataset"], table["filename"], strict=True))
+    }
 
 
 def lookup(landmarks: Landmarks, subset: str, name: str) -> np.ndarray:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from faceboard.imageio import is_image_file
 
 FLAT_SUBSET = "all"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,11 @@ def _index(refs: list[ImageRef], by_name: bool, side: str) -> dict[Hashable, Ima
             )
         index[key] = ref
     return index
+
+
+def by_subset(items: Iterable[T]) -> dict[str, list[T]]:
+    """Group anything with a `.subset` into shards, keeping order."""
+    shards: dict[str, list[T]] = {}
+    for item in items:
+        shards.setdefault(item.subset, []).append(item)
+    return shards

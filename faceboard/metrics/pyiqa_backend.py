@@ -7,7 +7,8 @@ import torch
 
 from faceboard.metrics.table import MetricSpec, MetricUnavailable
 from faceboard.weights.provision import ensure
-from faceboard.weights.registry import get as get_weight, sha256_of
+from faceboard.imageio import sha256_file
+from faceboard.weights.registry import get as get_weight
 
 
 class PyiqaMetric:
@@ -23,7 +24,7 @@ class PyiqaMetric:
             if path is None:
                 w = get_weight(name)
                 raise MetricUnavailable(f"{spec.name}: missing {w.file_name} (download {w.urls[0]} to {w.path})")
-            self.weight_files[path.name] = sha256_of(path)
+            self.weight_files[path.name] = sha256_file(path)
         self.options = {**spec.options, **options}
         self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options)
         self.device = device

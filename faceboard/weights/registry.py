@@ -9,7 +9,6 @@ torch-hub file names carry (`name-<prefix>.pth`), and a file is then checked aga
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +63,6 @@ def hf_cached(repo_id: str, file_name: str) -> Path:
     if isinstance(found, str):
         return Path(found)
     return Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / file_name
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 WEIGHTS: dict[str, WeightFile] = {

@@ -1,0 +1,1 @@
+"""Restoration methods: a registry of method types and the restorers behind them."""

@@ -1,0 +1,1 @@
+"""Human-readable outputs: the static HTML leaderboard."""

@@ -17,13 +17,13 @@ The format is recognised from the content, not the extension.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from faceboard.files import write_bytes_atomic
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -82,30 +82,6 @@ def write_png_atomic(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     if not ok:
         raise ImageError(path, "PNG encoding failed")
     write_bytes_atomic(path, encoded.tobytes())
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a hidden temp file beside `path` (parents created), fsync, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # os.open with 0o666 lets the umask apply, as for an ordinary file (mkstemp would give 0o600).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _to_rgb8(path: Path, pixels: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from faceboard.imageio import write_bytes_atomic
+from faceboard.files import write_bytes_atomic
 from faceboard.layout import FLAT_SUBSET
 
 KEY_COLUMNS = ("filename", "dataset")

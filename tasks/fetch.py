@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect import task
 
 from faceboard.config import DatasetConfig
-from faceboard.imageio import sha256_file
+from faceboard.files import sha256_file
 from faceboard.layout import list_images
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceboard.imageio import ImageError, read_rgb, read_rgb_checked, sha256_file, write_png_atomic
+from faceboard.files import sha256_file
+from faceboard.imageio import ImageError, read_rgb, read_rgb_checked, write_png_atomic
 
 SAMPLE = (
     Path(__file__).resolve().parents[1]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
+
+from faceboard.files import write_bytes_atomic
 
 
 class EmbeddingCache:
@@ -29,8 +30,6 @@ class EmbeddingCache:
         return None
 
     def put(self, key: str, embedding: np.ndarray) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.asarray(embedding, dtype=np.float32))
-        os.replace(tmp, self.folder / f"{key}.npy")
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(embedding, dtype=np.float32))
+        write_bytes_atomic(self.folder / f"{key}.npy", buffer.getvalue())

@@ -7,7 +7,7 @@ import torch
 
 from faceboard.metrics.table import MetricSpec, MetricUnavailable
 from faceboard.weights.provision import ensure
-from faceboard.imageio import sha256_file
+from faceboard.files import sha256_file
 from faceboard.weights.registry import get as get_weight
 
 

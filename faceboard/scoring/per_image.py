@@ -15,7 +15,8 @@ import torch
 
 from faceboard.config import fingerprint
 from faceboard.identity.cache import EmbeddingCache
-from faceboard.imageio import ImageError, read_rgb_checked, sha256_file
+from faceboard.files import sha256_file
+from faceboard.imageio import ImageError, read_rgb_checked
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
 

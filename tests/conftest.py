@@ -1,0 +1,47 @@
+"""Shared fixtures: the embedded sample and a throwaway copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "ntire2025-val"
+SHARED_VAL = ROOT.parent / "shared" / "ntire2025" / "val"
+FACEBOARD = [sys.executable, "-m", "faceboard.cli"]
+
+os.environ.setdefault("FACEBOARD_CACHE", str(ROOT / ".cache" / "faceboard"))
+from faceboard import env  # noqa: E402
+
+env.configure(ROOT)
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    return SAMPLE
+
+
+def run_cli(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([*FACEBOARD, *args], cwd=cwd, capture_output=True, text=True)
+    if check and done.returncode:
+        raise AssertionError(f"faceboard {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def copy_project(dest: Path) -> Path:
+    """A fresh clone of the project's tracked files (as CI or a new user would have)."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, files.decode().split("\0")):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone"]):
+        subprocess.run(cmd, cwd=dest, check=True)
+    return dest

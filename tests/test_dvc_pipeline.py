@@ -1,0 +1,76 @@
+"""The DVC pipeline on a fresh copy of the project: same numbers, skips, targeted reruns.
+
+Each stage runs a Prefect flow in its own process, so this module takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import ROOT, copy_project
+
+pytestmark = pytest.mark.slow
+
+
+def dvc(project, *args):
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def ran(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("clone"))
+    first = dvc(project, "repro")
+    board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
+    return project, first, board
+
+
+def test_fresh_clone_reproduces_the_committed_lock(project):
+    project, first, _ = project
+    assert "report" in ran(first)
+    committed = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    rebuilt = yaml.safe_load((project / "dvc.lock").read_text())
+    for stage in ("leaderboard", "score@lq", "score@team15_NAFNet", "restore@opencv_nlm_sharpen"):
+        assert rebuilt["stages"][stage]["outs"] == committed["stages"][stage]["outs"], stage
+    board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
+    assert set(board["method"]) == {"lq", "opencv_nlm_sharpen", "team15_NAFNet"}
+    assert (project / "reports/leaderboard.html").read_text().count("<tr") > 10
+
+
+def test_second_repro_runs_nothing(project):
+    project, _, _ = project
+    assert ran(dvc(project, "repro")) == set()
+
+
+def test_changing_one_method_reruns_only_it_and_the_leaderboard(project):
+    project, _, _ = project
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["methods"]["opencv_nlm_sharpen"]["options"]["h"] = 9
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    before = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet").set_index(["method", "subset"])
+    again = ran(dvc(project, "repro"))
+    assert again == {"restore@opencv_nlm_sharpen", "score@opencv_nlm_sharpen", "leaderboard", "report"}
+    after = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet").set_index(["method", "subset"])
+    assert after.loc[("lq", "all"), "niqe"] == before.loc[("lq", "all"), "niqe"]
+    assert after.loc[("opencv_nlm_sharpen", "all"), "niqe"] != before.loc[("opencv_nlm_sharpen", "all"), "niqe"]
+
+
+def test_in_process_flow_gives_the_same_leaderboard(project, tmp_path):
+    _, _, dvc_board = project
+    other = copy_project(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "faceboard.cli", "run", "--no-dvc"], cwd=other,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "leaderboard.parquet" in done.stdout
+    flow_board = pd.read_parquet(other / "data/leaderboard/leaderboard.parquet")
+    pd.testing.assert_frame_equal(flow_board, dvc_board)

@@ -39,7 +39,7 @@ def _run(args: argparse.Namespace, root: Path) -> int:
 
         full_leaderboard(str(root))
     else:
-        done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root)
+        done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root, env=env.with_venv_on_path())
         if done.returncode:
             return done.returncode
     cat = Catalog(root)

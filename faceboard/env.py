@@ -7,6 +7,7 @@ variables at import time.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PARAMS_FILE = "params.yaml"
@@ -47,3 +48,9 @@ def configure(root: Path | None = None) -> None:
         defaults["PREFECT_HOME"] = str(root / ".prefect")
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+
+
+def with_venv_on_path() -> dict[str, str]:
+    """This environment with the running interpreter's bin folder first on PATH (for dvc stage cmds)."""
+    bin_dir = os.path.dirname(sys.executable)
+    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}

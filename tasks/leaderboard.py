@@ -28,7 +28,7 @@ def build_leaderboard(params: Params, score_dirs: dict[str, Path], out_dir: Path
         frames.append(pd.read_parquet(folder / PER_IMAGE))
         provenance[method] = json.loads((folder / PROVENANCE).read_text())
     per_image = pd.concat(frames, ignore_index=True)
-    backbones = {p["id_backbone"]["name"] if p["id_backbone"] else None for p in provenance.values()}
+    backbones = {p["id_backbone"]["backbone"] if p["id_backbone"] else None for p in provenance.values()}
     if len(backbones) != 1:
         raise ValueError(f"methods were gated by different ID backbones {backbones}: rescore them with one")
     gate = gate_for(params, backbones.pop())

@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
+from faceboard.env import with_venv_on_path
 from tests.conftest import ROOT, copy_project
 
 pytestmark = pytest.mark.slow
 
 
 def dvc(project, *args):
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True,
+                          env=with_venv_on_path())
     assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 

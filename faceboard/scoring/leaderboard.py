@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from faceboard.config import ScoreTerm
+from faceboard.identity.gate import id_pass
 from faceboard.scoring.formula import is_valid, score
 
 ALL = "all"
@@ -36,8 +37,7 @@ def apply_gate(per_image: pd.DataFrame, gate: Gate) -> pd.DataFrame:
         raise KeyError(f"no ID threshold for subset(s) {unknown} with backbone {gate.backbone!r}; "
                        f"known: {sorted(gate.thresholds)} (add them in params.yaml)")
     out["id_threshold"] = out["subset"].map(gate.thresholds).astype(float)
-    sim = out["id_sim"].astype(float)
-    out["id_pass"] = pd.array(sim.ge(out["id_threshold"]) & sim.notna(), dtype="boolean")
+    out["id_pass"] = pd.array(id_pass(out["id_sim"].to_numpy(float), out["id_threshold"].to_numpy()), dtype="boolean")
     return out
 
 

@@ -15,6 +15,7 @@ import torch
 
 from faceboard.config import fingerprint
 from faceboard.identity.cache import EmbeddingCache
+from faceboard.identity.gate import cosine_similarity
 from faceboard.files import sha256_file
 from faceboard.imageio import ImageError, read_rgb_checked
 from faceboard.metrics import table as metric_table
@@ -118,7 +119,7 @@ class Scorer:
                     raise ValueError("no LQ image or landmarks for the identity check")
                 reference = self._lq_embedding(item)
                 embedding = self.backbone.embed([output], [item.landmarks])[0]
-                sims.append(float(np.dot(reference, embedding)))
+                sims.append(float(cosine_similarity(reference, embedding)))
             except (ImageError, ValueError) as err:
                 sims.append(float("nan"))
                 row["error"] = f"{row['error']}; identity: {err}".lstrip("; ")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from faceboard.config import Params
 from faceboard.landmarks import load_landmarks
@@ -17,7 +18,7 @@ from flows.stages import score_shards
 from tasks.score import items_for, items_without_reference, write_scores
 
 
-@flow(name="score-submission", flow_run_name="score-{submission}")
+@flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_submission(
     submission: str, out: str, params: Params, metrics: dict[str, dict], device: str, cache: str,
     lq: str | None = None, landmarks: str | None = None, backbone: str | None = None,

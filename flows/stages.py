@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from faceboard.catalog import Catalog
 from faceboard.config import Params, load_params
@@ -51,7 +52,7 @@ def restore_flow(method: str, root: str = ".") -> str:
     return str(out)
 
 
-@flow(name="score", flow_run_name="score-{method}")
+@flow(name="score", flow_run_name="score-{method}", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_flow(method: str, root: str = ".") -> str:
     root, params, cat = _context(root)
     lq, landmarks = load_dataset(cat.dataset(params.dataset))

@@ -46,6 +46,7 @@ def build_leaderboard(params: Params, score_dirs: dict[str, Path], out_dir: Path
         "dataset": params.dataset,
         "metrics": metrics,
         "score_terms": list(params.score.terms),
+        "score_terms_used": [t for t in params.score.terms if t in metrics],
         "id_backbone": gate.backbone,
         "id_thresholds": dict(gate.thresholds),
         "max_failures": gate.max_failures,

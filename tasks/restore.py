@@ -51,9 +51,11 @@ def restore_shard(
     if spec.kind == registry.SUBMISSION:
         return rows + _take_submission(method, config, todo, out_dir, root, size)
     restorer = registry.build(config.type, config.options, device)
-    for start in progress(range(0, len(todo), batch_size), desc=f"restore {method}/{subset}",
-                          total=-(-len(todo) // batch_size)):
-        rows += _restore_batch(method, restorer, todo[start:start + batch_size], out_dir, size)
+    with progress(len(todo), f"restore {method}/{subset}") as advance:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            rows += _restore_batch(method, restorer, batch, out_dir, size)
+            advance(len(batch))
     return rows
 
 

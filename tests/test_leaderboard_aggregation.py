@@ -71,3 +71,11 @@ def test_flat_submission_has_a_single_all_row():
     frame = _frame("m", [math.nan] * 2, [4.0, 6.0], subsets=("all", "all"))
     table = summarise(apply_gate(frame, gate), ["niqe"], gate, TERMS)
     assert table["subset"].tolist() == ["all"] and table["niqe"].iloc[0] == 5.0
+
+
+def test_ties_share_a_rank():
+    per_image = pd.concat([_frame("a", [0.9] * 4, [4.0] * 4), _frame("b", [0.9] * 4, [4.0] * 4),
+                           _frame("c", [0.9] * 4, [8.0] * 4)])
+    table = summarise(apply_gate(per_image, GATE), ["niqe"], GATE, TERMS)
+    ranks = table[table["subset"] == "all"].set_index("method")["rank"]
+    assert ranks.to_dict() == {"a": 1, "b": 1, "c": 3}

@@ -96,8 +96,8 @@ def _id_failures(frame: pd.DataFrame, gate: Gate) -> int | None:
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
-    """Rank methods by overall score, valid ones only (rank is NA elsewhere)."""
+    """Rank methods by overall score, valid ones only (rank is NA elsewhere); ties share a rank."""
     overall = table[(table["subset"] == ALL) & (table["valid"] == True) & table["score"].notna()]  # noqa: E712
-    order = overall.sort_values("score", ascending=False)["method"].tolist()
-    table["rank"] = pd.array([order.index(m) + 1 if m in order else pd.NA for m in table["method"]], dtype="Int64")
+    ranks = overall.set_index("method")["score"].rank(method="min", ascending=False).astype(int)
+    table["rank"] = pd.array(table["method"].map(ranks), dtype="Int64")
     return table.sort_values(["rank", "method", "subset"], na_position="last", kind="stable").reset_index(drop=True)

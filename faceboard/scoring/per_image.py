@@ -67,10 +67,11 @@ class Scorer:
 
     def score(self, method: str, items: list[Item], batch_size: int = 8, desc: str = "score") -> list[dict]:
         rows = []
-        batches = range(0, len(items), batch_size)
-        for start in progress(batches, desc=desc, total=len(batches)):
-            with self._lock:
-                rows += self._score_batch(method, items[start:start + batch_size])
+        with progress(len(items), desc) as advance:
+            for start in range(0, len(items), batch_size):
+                with self._lock:
+                    rows += self._score_batch(method, items[start:start + batch_size])
+                advance(len(items[start:start + batch_size]))
         return rows
 
     def _score_batch(self, method: str, items: list[Item]) -> list[dict]:

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from faceboard.files import sha256_file
 from faceboard.identity.align import align_face
+from faceboard.identity.backbones import BACKBONES, BackboneSpec, BackboneUnavailable
+from faceboard.weights.registry import get as get_weight
 
 # (in_channels, depth, units) of the four IR-50 stages; each stage's first unit has stride 2.
 IR50_STAGES = ((64, 64, 3), (64, 128, 4), (128, 256, 14), (256, 512, 3))
 EMBEDDING_DIM = 512
+WEIGHT_NAME = "adaface_ir50_ms1mv2"
 
 
 class BasicBlockIR(nn.Module):
@@ -91,13 +96,32 @@ def to_input(aligned_rgb: list[np.ndarray]) -> torch.Tensor:
 class AdaFaceIR50:
     """Backbone wrapper: aligns each face with its own landmarks and embeds the batch."""
 
-    def __init__(self, checkpoint: Path, device: str = "cpu") -> None:
-        self.checkpoint = Path(checkpoint)
+    spec: BackboneSpec = BACKBONES["adaface_ir50"]
+
+    def __init__(self, device: str = "cpu", checkpoint: Path | None = None) -> None:
+        weight = get_weight(WEIGHT_NAME)
+        self.checkpoint = Path(checkpoint) if checkpoint else weight.path
+        if not self.checkpoint.is_file():
+            raise BackboneUnavailable(f"adaface_ir50: missing {weight.file_name}; download {weight.urls[0]} "
+                                      f"and run `faceboard weights import DIR`, or place it at {weight.path}")
         self.device = torch.device(device)
         self.model = load_checkpoint(self.checkpoint).to(self.device)
+        self.digest = sha256_file(self.checkpoint)
+        self.verified = weight.verify(self.digest)
 
     @torch.inference_mode()
     def embed(self, images_rgb: list[np.ndarray], landmarks: list[np.ndarray]) -> np.ndarray:
         aligned = [align_face(image, points, 112) for image, points in zip(images_rgb, landmarks, strict=True)]
         embeddings, _ = self.model(to_input(aligned).to(self.device))
         return embeddings.float().cpu().numpy()
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "backbone": self.spec.name,
+            "official": self.spec.official,
+            "weights": {self.checkpoint.name: self.digest},
+            "weights_verified": self.verified,
+            "alignment": {"size": 112, "reference": "arcface_112"},
+            "device": str(self.device),
+            "libraries": {"torch": torch.__version__},
+        }

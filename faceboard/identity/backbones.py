@@ -3,11 +3,12 @@ so importing this module pulls in neither dlib nor torch."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from faceboard.plugins import resolve, unknown
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,20 @@ class Backbone(Protocol):
         ...
 
 
+class BackboneUnavailable(RuntimeError):
+    """The backbone's weights are not here; the message says where to get them and where they go."""
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
+        BackboneSpec(
+            name="adaface_ir50",
+            entry="faceboard.identity.adaface:AdaFaceIR50",
+            embedding_dim=512,
+            official=True,
+            description="AdaFace IR-50 (MS1MV2): the official NTIRE 2025 identity gate",
+        ),
         BackboneSpec(
             name="dlib_resnet",
             entry="faceboard.identity.dlib_resnet:DlibResNet",
@@ -51,10 +63,6 @@ BACKBONES: dict[str, BackboneSpec] = {
 
 def load_backbone(name: str, device: str = "cpu") -> Backbone:
     """Import and construct the backbone registered as `name`."""
-    try:
-        spec = BACKBONES[name]
-    except KeyError:
-        raise KeyError(f"unknown ID backbone {name!r}; known backbones: {', '.join(sorted(BACKBONES))}") from None
-    module_name, _, attr = spec.entry.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return factory(device=device)
+    if name not in BACKBONES:
+        raise unknown("ID backbone", name, BACKBONES)
+    return resolve(BACKBONES[name].entry)(device=device)

@@ -18,13 +18,15 @@ class PyiqaMetric:
         import pyiqa
 
         self.spec = spec
-        self.weight_files = {}
+        self.weight_files, self.verified = {}, []
         for name in spec.weights:
             path = ensure(name)
+            weight = get_weight(name)
             if path is None:
-                w = get_weight(name)
-                raise MetricUnavailable(f"{spec.name}: missing {w.file_name} (download {w.urls[0]} to {w.path})")
+                raise MetricUnavailable(f"{spec.name}: missing {weight.file_name} "
+                                        f"(download {weight.urls[0]} to {weight.path})")
             self.weight_files[path.name] = sha256_file(path)
+            self.verified.append(weight.verify(self.weight_files[path.name]))
         self.options = {**spec.options, **options}
         self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options)
         self.device = device
@@ -43,4 +45,5 @@ class PyiqaMetric:
             "options": self.options,
             "lower_better": self.spec.lower_better,
             "weights": self.weight_files,
+            "weights_verified": all(v is True for v in self.verified),
         }

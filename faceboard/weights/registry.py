@@ -41,13 +41,13 @@ class WeightFile:
     def present(self) -> bool:
         return self.path.is_file()
 
-    def verify(self, digest: str) -> bool:
-        """Whether a file's sha256 `digest` matches what is published for this entry."""
+    def verify(self, digest: str) -> bool | None:
+        """Whether a file's sha256 matches the published digest; None when none is published."""
         if self.sha256:
             return digest == self.sha256
         if self.sha256_prefix:
             return digest.startswith(self.sha256_prefix)
-        return True
+        return None
 
 
 def torch_home() -> Path:
@@ -71,6 +71,8 @@ WEIGHTS: dict[str, WeightFile] = {
         WeightFile(
             "niqe_params", "niqe_modelparameters.mat", "torch_hub/pyiqa",
             urls=(f"{PYIQA_HUB}/niqe_modelparameters.mat",),
+            # digest of the file faceboard provisions (deterministic); the hub's copy publishes none
+            sha256="1d0605ee424c94ccc3d2559767315c6c486873dcf8906b5f02859547230c6a32",
             provision="faceboard.weights.provision:niqe_params_from_basicsr",
             note="MATLAB NIQE pristine model; offline from basicsr's niqe_pris_params.npz",
         ),

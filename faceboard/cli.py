@@ -14,7 +14,7 @@ STAGES = ("fetch", "restore", "score", "leaderboard", "report")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    root = env.find_root() if args.command not in ("metrics", "methods") else None
+    root = env.find_root() if args.command not in ("metrics", "methods", "weights") else None
     env.configure(root or _optional_root())
     try:
         return args.handler(args, root)
@@ -108,6 +108,33 @@ def _methods(args: argparse.Namespace, root: Path | None) -> int:
     return 0
 
 
+def _weights(args: argparse.Namespace, root: Path | None) -> int:
+    from faceboard.weights import manage
+    from faceboard.weights.registry import WEIGHTS
+
+    if args.action == "status":
+        print(f"{'name':22} {'state':13} {'file':40} fix / sha256")
+        for weight in WEIGHTS.values():
+            st = manage.status(weight)
+            print(f"{weight.name:22} {st.state:13} {weight.file_name[:40]:40} {st.fix or st.digest}")
+        return 0
+    if args.action == "fetch":
+        names = [args.target] if args.target else [w.name for w in WEIGHTS.values() if not w.present()]
+        failed = 0
+        for name in names:
+            try:
+                print(f"{name}: {manage.fetch(name)}")
+            except (OSError, RuntimeError) as err:
+                failed += 1
+                print(f"{name}: {err}", file=sys.stderr)
+        return 1 if failed else 0
+    if not args.target:
+        raise ValueError("weights import needs a DIR holding the downloaded files")
+    for weight, digest in manage.import_dir(Path(args.target)):
+        print(f"{weight.name}: {weight.path} (sha256 {digest})")
+    return 0
+
+
 def _serve(args: argparse.Namespace, root: Path) -> int:
     """A scheduled Prefect deployment of the whole leaderboard (needs a Prefect server for schedules)."""
     from flows.leaderboard import full_leaderboard
@@ -141,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("metrics", help="list metrics, direction, availability").set_defaults(handler=_metrics)
     sub.add_parser("methods", help="list method types").set_defaults(handler=_methods)
+
+    weights = sub.add_parser("weights", help="weight files: status, fetch [NAME], import DIR")
+    weights.add_argument("action", choices=("status", "fetch", "import"))
+    weights.add_argument("target", nargs="?", help="weight NAME for fetch, DIR for import")
+    weights.set_defaults(handler=_weights)
 
     serve = sub.add_parser("serve", help="serve a scheduled deployment of the leaderboard flow")
     serve.add_argument("--cron", default="0 3 * * *", help="schedule (default: daily at 03:00)")

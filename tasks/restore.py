@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -41,11 +40,11 @@ def restore_shard(
 ) -> list[dict]:
     """Restore one shard (the `lq` images of `subset`) into `out_dir`; return one log row per image.
 
-    Images whose output already exists are logged with status `resumed` and not recomputed.
+    Images whose output already exists are not recomputed (their row says `resumed=True`).
     """
     spec = registry.get(config.type)
     todo = [ref for ref in lq if not _output(out_dir, ref).is_file()]
-    rows = [_log(method, ref, "resumed", "", float("nan")) for ref in lq if ref not in todo]
+    rows = [_log(method, ref, "ok", resumed=True) for ref in lq if ref not in todo]
     if not todo:
         return rows
     if spec.kind == registry.SUBMISSION:
@@ -66,10 +65,9 @@ def _restore_batch(method, restorer, batch: list[ImageRef], out_dir: Path, size:
             images.append(read_rgb_checked(ref.path, (size, size)))
             refs.append(ref)
         except ImageError as err:
-            rows.append(_log(method, ref, "failed", f"input: {err}", 0.0))
+            rows.append(_log(method, ref, "failed", f"input: {err}"))
     if not refs:
         return rows
-    t0 = time.perf_counter()
     try:
         outputs = restorer(images)
         if len(outputs) != len(refs):
@@ -77,30 +75,29 @@ def _restore_batch(method, restorer, batch: list[ImageRef], out_dir: Path, size:
     except Exception as err:  # noqa: BLE001 - a crashing method fails its images, never the run
         if len(refs) > 1:  # retry one by one so one bad image does not take its batch down
             return rows + [r for ref in refs for r in _restore_batch(method, restorer, [ref], out_dir, size)]
-        return rows + [_log(method, refs[0], "failed", f"{type(err).__name__}: {err}", 0.0)]
-    seconds = (time.perf_counter() - t0) / len(refs)
+        return rows + [_log(method, refs[0], "failed", f"{type(err).__name__}: {err}")]
     for ref, out in zip(refs, outputs):
         if getattr(out, "shape", None) != (size, size, 3) or str(out.dtype) != "uint8":
             rows.append(_log(method, ref, "failed", f"output is {getattr(out, 'shape', type(out))} "
-                                                    f"{getattr(out, 'dtype', '')}, expected ({size}, {size}, 3) uint8", seconds))
+                                                    f"{getattr(out, 'dtype', '')}, expected ({size}, {size}, 3) uint8"))
             continue
         write_png_atomic(_output(out_dir, ref), out)
-        rows.append(_log(method, ref, "ok", "", seconds))
+        rows.append(_log(method, ref, "ok"))
     return rows
 
 
 def _take_submission(method, config, todo, out_dir, root, size) -> list[dict]:
     folder = root / config.options["path"]
     if not folder.is_dir():
-        return [_log(method, ref, "failed", f"submission folder {folder} not found", 0.0) for ref in todo]
+        return [_log(method, ref, "failed", f"submission folder {folder} not found") for ref in todo]
     found = match(todo, list_images(folder))
-    rows = [_log(method, ref, "failed", "missing from the submission", 0.0) for ref in found.missing]
+    rows = [_log(method, ref, "failed", "missing from the submission") for ref in found.missing]
     for ref, submitted in found.pairs:
         try:
             write_png_atomic(_output(out_dir, ref), read_rgb_checked(submitted.path, (size, size)))
-            rows.append(_log(method, ref, "ok", "", 0.0))
+            rows.append(_log(method, ref, "ok"))
         except ImageError as err:
-            rows.append(_log(method, ref, "failed", str(err), 0.0))
+            rows.append(_log(method, ref, "failed", str(err)))
     return rows
 
 
@@ -118,8 +115,9 @@ def restore_method(
 
 
 def write_log(out_dir: Path, rows: list[dict]) -> pd.DataFrame:
-    log = pd.DataFrame(rows, columns=["method", "subset", "image", "status", "error", "seconds"])
-    log.to_parquet(out_dir / LOG, index=False)
+    """Write the log's reproducible columns (not `resumed`: outputs must not depend on history)."""
+    log = pd.DataFrame(rows, columns=["method", "subset", "image", "status", "error", "resumed"])
+    log.drop(columns="resumed").sort_values(["subset", "image"]).to_parquet(out_dir / LOG, index=False)
     return log
 
 
@@ -127,9 +125,9 @@ def _output(out_dir: Path, ref: ImageRef) -> Path:
     return out_dir / ref.subset / f"{ref.name}.png"
 
 
-def _log(method: str, ref: ImageRef, status: str, error: str, seconds: float) -> dict:
+def _log(method: str, ref: ImageRef, status: str, error: str = "", resumed: bool = False) -> dict:
     return {"method": method, "subset": ref.subset, "image": ref.name, "status": status,
-            "error": error, "seconds": seconds}
+            "error": error, "resumed": resumed}
 
 
 restore_shard_task = task(restore_shard, name="restore-shard", task_run_name="restore-{method}-{subset}")

@@ -24,9 +24,12 @@ def test_lq_copies_inputs_exactly_and_resumes(tmp_path):
     assert (log["status"] == "ok").all() and len(log) == 10
     for ref in list_images(LQ):
         assert np.array_equal(read_rgb(out / ref.subset / f"{ref.name}.png"), read_rgb(ref.path))
+    written = pd.read_parquet(out / LOG)
+    stamp = (out / "CelebA" / "162798.png").stat().st_mtime_ns
     again = restore_method("lq", MethodConfig(type="lq"), LQ, out, ROOT)
-    assert (again["status"] == "resumed").all()
-    assert pd.read_parquet(out / LOG)["status"].eq("resumed").all()
+    assert again["resumed"].all() and (again["status"] == "ok").all()
+    assert (out / "CelebA" / "162798.png").stat().st_mtime_ns == stamp
+    pd.testing.assert_frame_equal(pd.read_parquet(out / LOG), written)  # history leaves no trace in outputs
 
 
 def test_changed_options_discard_stale_outputs(tmp_path):

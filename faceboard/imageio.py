@@ -70,6 +70,13 @@ def read_rgb_checked(path: str | os.PathLike[str], size: tuple[int, int] = (512,
     return rgb
 
 
+def to_batch(images: list[np.ndarray]):
+    """Same-size uint8 RGB images -> an (N,3,H,W) float torch tensor in [0,1], the metrics' input."""
+    import torch
+
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
 def write_png_atomic(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     """Write a uint8 HxWx3 RGB array as PNG: a hidden temp file in the same folder, then os.replace."""
     path = Path(path)

@@ -10,9 +10,9 @@ from prefect import task
 
 from faceboard.config import Params, fingerprint
 from faceboard.identity.backbones import BACKBONES
-from faceboard.metrics.table import METRICS
+from faceboard.scoring.comparability import not_comparable
 from faceboard.scoring.leaderboard import Gate, apply_gate, summarise
-from tasks.score import PER_IMAGE, PROVENANCE
+from tasks.score import PER_IMAGE, PROVENANCE, load_set_metrics
 
 
 def gate_for(params: Params, backbone: str | None) -> Gate:
@@ -36,9 +36,10 @@ def build_leaderboard(params: Params, score_dirs: dict[str, Path], out_dir: Path
     if len(metric_sets) != 1:
         raise ValueError(f"methods were scored with different metric sets {metric_sets}: rescore them")
     metrics = list(metric_sets.pop())
-    official = all(METRICS[m].official for m in params.score.terms) and _official_weights(provenance)
+    reasons = {method: not_comparable(p, params.score.terms) for method, p in provenance.items()}
     gated = apply_gate(per_image, gate)
-    table = summarise(gated, metrics, gate, params.score.terms, comparable_to_official=official)
+    set_metrics = {method: load_set_metrics(folder) for method, folder in score_dirs.items()}
+    table = summarise(gated, metrics, gate, params.score.terms, set_metrics, not_comparable=reasons)
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out_dir / "leaderboard.parquet", index=False)
     gated.to_parquet(out_dir / "per_image.parquet", index=False)
@@ -51,17 +52,12 @@ def build_leaderboard(params: Params, score_dirs: dict[str, Path], out_dir: Path
         "id_thresholds": dict(gate.thresholds),
         "max_failures": gate.max_failures,
         "comparable_to_official": bool(table["comparable_to_official"].any()),
+        "not_comparable_to_official": reasons,
         "params_fingerprint": fingerprint(params.model_dump()),
         "methods": provenance,
     }
     (out_dir / "run.json").write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
     return table
-
-
-def _official_weights(provenance: dict) -> bool:
-    """True only when every method used the official gate and no score term was unavailable."""
-    return all(p["id_backbone"] and p["id_backbone"].get("official") and not p["unavailable_metrics"]
-               for p in provenance.values())
 
 
 leaderboard_task = task(build_leaderboard, name="leaderboard")

@@ -26,8 +26,9 @@ def sample() -> Path:
     return SAMPLE
 
 
-def run_cli(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([*FACEBOARD, *args], cwd=cwd, capture_output=True, text=True)
+def run_cli(*args: str, cwd: Path = ROOT, check: bool = True, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+    done = subprocess.run([*FACEBOARD, *args], cwd=cwd, capture_output=True, text=True, env=env)
     if check and done.returncode:
         raise AssertionError(f"faceboard {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 import torch
@@ -13,18 +11,13 @@ from faceboard.identity.backbones import BackboneUnavailable
 from faceboard.imageio import read_rgb
 from faceboard.landmarks import load_landmarks
 from tests.conftest import SAMPLE
+from tests.random_weights import write_adaface
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A Lightning-style checkpoint like adaface_ir50_ms1mv2.ckpt, with random weights."""
-    torch.manual_seed(0)
-    model = IR50()
-    state = {f"model.{k}": v for k, v in model.state_dict().items()}
-    state["head.kernel"] = torch.randn(512, 10)
-    path = tmp_path_factory.mktemp("adaface") / "adaface_ir50_ms1mv2.ckpt"
-    torch.save({"state_dict": state, "epoch": 25, "hyper_parameters": argparse.Namespace(arch="ir_50")}, path)
-    return path
+    return write_adaface(tmp_path_factory.mktemp("adaface") / "adaface_ir50_ms1mv2.ckpt")
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +70,7 @@ def test_embeddings_self_similarity_batching_and_provenance(checkpoint, faces):
     assert float(batch[0] @ again[0]) == pytest.approx(1.0, abs=1e-5)
     prov = net.provenance()
     assert prov["official"] and prov["weights_verified"] is None  # no digest is published for the ckpt
+    assert "no published" in prov["weights_unverified"]["adaface_ir50_ms1mv2.ckpt"]
     assert len(prov["weights"]["adaface_ir50_ms1mv2.ckpt"]) == 64
 
 

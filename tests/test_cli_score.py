@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
+import json
 
 import cv2
 import pandas as pd
 import pytest
 import torch
 
+from faceboard.files import sha256_file
 from faceboard.imageio import read_rgb
 from tests.conftest import SAMPLE, run_cli
 
@@ -38,6 +39,9 @@ def test_score_writes_per_image_and_summary(scored):
     assert overall["score"] == pytest.approx(max(0.0, (10 - overall["niqe"]) / 10))
     assert not overall["comparable_to_official"]
     assert "summary.parquet" in stdout
+    csv = SAMPLE / "landmarks.csv"
+    landmarks = json.loads((out / "report.json").read_text())["landmarks"]
+    assert landmarks == {"source": "csv", "path": str(csv), "sha256": sha256_file(csv)}
 
 
 def test_niqe_and_piqe_equal_pyiqa_on_the_same_tensors(scored):
@@ -83,6 +87,12 @@ def test_flat_folder_of_mixed_formats_with_a_corrupt_file(tmp_path):
     assert per_image["subset"].nunique() == 5  # flat names were matched back to their LQ subsets
 
 
-def test_missing_landmarks_is_a_clear_error(tmp_path):
-    done = run_cli("score", str(SUBMISSION), "--lq", str(tmp_path), "--out", str(tmp_path / "o"), check=False)
-    assert done.returncode == 2 and "--landmarks" in done.stderr
+def test_an_lq_folder_without_images_is_a_clear_error(tmp_path):
+    # Without --landmarks the LQ images' landmarks are detected (tests/test_detect.py); no images is an error.
+    lq = tmp_path / "lq"
+    lq.mkdir()
+    done = run_cli("score", str(SUBMISSION), "--lq", str(lq), "--out", str(tmp_path / "o"), check=False)
+    assert done.returncode == 2 and "no LQ images" in done.stderr
+    done = run_cli("score", str(SUBMISSION), "--lq", str(tmp_path / "absent"), "--out", str(tmp_path / "o"),
+                   check=False)
+    assert done.returncode == 2 and "no such folder" in done.stderr

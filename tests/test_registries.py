@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from faceboard import env
 from tests.conftest import ROOT
 
 
@@ -27,6 +28,23 @@ def test_metrics_command_reports_availability_and_fixes(tmp_path):
     assert " no " in rows["clipiqa"] and f"{tmp_path}/torch/hub/clip/RN50.pt" in rows["clipiqa"]
     assert "https://" in rows["musiq"]
     assert "ready" in rows["piqe"]
+    for need in ("q-future/one-align in the Hugging Face cache", "transformers==4.37.2", "icecream"):
+        assert need in rows["qalign"]
+    assert f"{tmp_path}/torch/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth" in rows["fid"]
+
+
+def test_hugging_face_is_offline_unless_the_user_says_otherwise(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("FACEBOARD_ONLINE", raising=False)
+    env.configure()
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    env.configure()
+    assert os.environ["HF_HUB_OFFLINE"] == "0"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("FACEBOARD_ONLINE", "1")
+    env.configure()
+    assert "HF_HUB_OFFLINE" not in os.environ
 
 
 def test_methods_command_lists_types():

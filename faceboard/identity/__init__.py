@@ -1,1 +1,1 @@
-"""Identity gate: 5-point face alignment, face-ID backbones and the per-image similarity test."""
+"""Identity gate: 5-point landmark detection and alignment, face-ID backbones, the per-image similarity test."""

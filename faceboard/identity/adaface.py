@@ -108,6 +108,7 @@ class AdaFaceIR50:
         self.model = load_checkpoint(self.checkpoint).to(self.device)
         self.digest = sha256_file(self.checkpoint)
         self.verified = weight.verify(self.digest)
+        self.unverified = weight.why_unverified(self.digest)
 
     @torch.inference_mode()
     def embed(self, images_rgb: list[np.ndarray], landmarks: list[np.ndarray]) -> np.ndarray:
@@ -121,6 +122,7 @@ class AdaFaceIR50:
             "official": self.spec.official,
             "weights": {self.checkpoint.name: self.digest},
             "weights_verified": self.verified,
+            "weights_unverified": {self.checkpoint.name: self.unverified} if self.unverified else {},
             "alignment": {"size": 112, "reference": "arcface_112"},
             "device": str(self.device),
             "libraries": {"torch": torch.__version__},

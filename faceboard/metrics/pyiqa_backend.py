@@ -5,30 +5,25 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from faceboard.metrics.table import MetricSpec, MetricUnavailable
-from faceboard.weights.provision import ensure
-from faceboard.files import sha256_file
-from faceboard.weights.registry import get as get_weight
+from faceboard.metrics.table import MetricSpec
+from faceboard.metrics.weights import locate
 
 
 class PyiqaMetric:
-    """Scores batches of RGB images (N,3,H,W float in [0,1]); no resizing, as the protocol says."""
+    """Scores batches of RGB images (N,3,H,W float in [0,1]); no resizing, as the protocol says.
+
+    pyiqa finds its files where faceboard's registry puts them ($TORCH_HOME/hub/..., the HF cache);
+    `spec.path_options` hand it a file's local path where its own loader would otherwise fetch it.
+    """
 
     def __init__(self, spec: MetricSpec, options: dict, device: torch.device) -> None:
         import pyiqa
 
         self.spec = spec
-        self.weight_files, self.verified = {}, []
-        for name in spec.weights:
-            path = ensure(name)
-            weight = get_weight(name)
-            if path is None:
-                raise MetricUnavailable(f"{spec.name}: missing {weight.file_name} "
-                                        f"(download {weight.urls[0]} to {weight.path})")
-            self.weight_files[path.name] = sha256_file(path)
-            self.verified.append(weight.verify(self.weight_files[path.name]))
         self.options = {**spec.options, **options}
-        self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options)
+        self.weights = locate(spec, self.options)
+        paths = {option: str(self.weights.paths[weight]) for option, weight in spec.path_options.items()}
+        self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options, **paths)
         self.device = device
         self.pyiqa_version = pyiqa.__version__
 
@@ -44,6 +39,5 @@ class PyiqaMetric:
             "pyiqa": self.pyiqa_version,
             "options": self.options,
             "lower_better": self.spec.lower_better,
-            "weights": self.weight_files,
-            "weights_verified": all(v is True for v in self.verified),
+            **self.weights.provenance(),
         }

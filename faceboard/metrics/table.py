@@ -1,15 +1,24 @@
 """The metric table: each name with its direction, backend and the weight files it needs.
 
-Importing this module imports no torch; `availability()` only looks at files.
+Importing this module imports no torch; `availability()` only looks at files and installed packages.
+
+A backend is built as `Backend(spec, options, device)` and has `spec` and `provenance() -> dict`.
+A per-image metric is called on a batch (N,3,H,W float in [0,1]) and returns N scores. A set metric
+(`spec.set_metric`) is computed over a method's whole output set: `features(batch)` returns one
+feature row per image (N,D), and `compute(features)` turns the rows of all the method's images into
+one value, which enters only the overall (`all`) row of a leaderboard.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from faceboard.plugins import unknown
 from faceboard.weights.registry import get as get_weight
+from faceboard.weights.registry import hf_snapshot
 
 PYIQA = "faceboard.metrics.pyiqa_backend:PyiqaMetric"
 
@@ -24,24 +33,37 @@ class MetricSpec:
     lower_better: bool
     entry: str
     weights: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()  # importable modules the backend needs beyond the core
+    requires: tuple[str, ...] = ()  # distributions the backend needs beyond the core, optionally "name==version"
+    hf_models: tuple[str, ...] = ()  # Hugging Face model repos loaded from the HF cache
     official: bool = False  # one of the six NTIRE 2025 score terms
+    set_metric: bool = False  # one value over a method's whole output set, never per image
     note: str = ""
     options: dict = field(default_factory=dict)  # defaults passed to the backend
+    path_options: dict[str, str] = field(default_factory=dict)  # backend option -> weight whose local path it gets
+    replaced_by_option: dict[str, str] = field(default_factory=dict)  # weight -> option that supplies it instead
+
+    def needed_weights(self, options: Mapping[str, object]) -> tuple[str, ...]:
+        """The weight files this metric loads with `options`."""
+        return tuple(w for w in self.weights if options.get(self.replaced_by_option.get(w)) is None)
 
 
 METRICS: dict[str, MetricSpec] = {
     m.name: m
     for m in (
         MetricSpec("niqe", True, PYIQA, ("niqe_params",), official=True, note="pyiqa NIQE, MATLAB pristine model"),
-        MetricSpec("clipiqa", False, PYIQA, ("clip_rn50",), official=True, note="pyiqa CLIP-IQA (RN50)"),
+        # pyiqa's CLIP loader re-downloads an RN50.pt whose sha256 differs; faceboard checks the digest
+        # itself and hands pyiqa the local file, so nothing is ever downloaded behind its back.
+        MetricSpec("clipiqa", False, PYIQA, ("clip_rn50",), official=True, note="pyiqa CLIP-IQA (RN50)",
+                   path_options={"backbone": "clip_rn50"}),
         MetricSpec("maniqa", False, PYIQA, ("maniqa_koniq", "vit_base_patch8_224"), official=True,
                    note="pyiqa MANIQA, KonIQ checkpoint"),
         MetricSpec("musiq", False, PYIQA, ("musiq_koniq",), official=True, note="pyiqa MUSIQ, KonIQ checkpoint"),
-        MetricSpec("qalign", False, PYIQA, (), requires=("icecream",), official=True,
-                   note="pyiqa Q-Align: q-future/one-align from the Hugging Face cache, transformers 4.37.2"),
+        MetricSpec("qalign", False, PYIQA, (), requires=("transformers==4.37.2", "icecream"),
+                   hf_models=("q-future/one-align",), official=True,
+                   note="pyiqa Q-Align (mPLUG-Owl2 7B, meant for a GPU)"),
         MetricSpec("fid", True, "faceboard.metrics.fid:FID", ("fid_inception", "fid_ffhq512_stats"), official=True,
-                   note="set metric over all outputs vs FFHQ-512 statistics"),
+                   set_metric=True, replaced_by_option={"fid_ffhq512_stats": "reference_dir"},
+                   note="set metric over all outputs vs FFHQ-512 statistics (or option reference_dir)"),
         MetricSpec("piqe", True, PYIQA, note="pyiqa PIQE, needs no weights"),
     )
 }
@@ -54,22 +76,50 @@ def get(name: str) -> MetricSpec:
         raise unknown("metric", name, METRICS) from None
 
 
-def availability(name: str) -> tuple[bool, str]:
-    """Whether `name` can run here, and if not, what is missing and how to fix it."""
+def availability(name: str, options: Mapping[str, object] | None = None) -> tuple[bool, str]:
+    """Whether `name` can run here, and if not, everything that is missing and how to fix it."""
     spec = get(name)
-    missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
-    if missing:
-        return False, f"python package(s) missing: {', '.join(missing)}"
+    problems = [*_hf_problems(spec.hf_models), *_package_problems(spec.requires)]
     if importlib.util.find_spec(spec.entry.partition(":")[0]) is None:
-        return False, "backend not implemented in this faceboard version"
-    for weight_name in spec.weights:
+        problems.append("backend not implemented in this faceboard version")
+    provisioned = []
+    for weight_name in spec.needed_weights(options or {}):
         weight = get_weight(weight_name)
         if weight.present():
             continue
         if weight.provision:
-            return True, f"{weight.file_name} will be provisioned offline"
-        return False, f"missing {weight.file_name}: download {weight.urls[0]} to {weight.path}"
+            provisioned.append(weight.file_name)
+        else:
+            problems.append(f"missing {weight.file_name}: {weight.fix}")
+    if problems:
+        return False, "; ".join(problems)
+    if provisioned:
+        return True, f"{', '.join(provisioned)} will be provisioned offline"
     return True, "ready"
+
+
+def _package_problems(requires: tuple[str, ...]) -> list[str]:
+    problems = []
+    for requirement in requires:
+        dist, _, pinned = requirement.partition("==")
+        try:
+            found = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"needs python package {requirement} (not installed)")
+            continue
+        if pinned and found != pinned:
+            problems.append(f"needs python package {requirement} (installed: {found})")
+    return problems
+
+
+def _hf_problems(repos: tuple[str, ...]) -> list[str]:
+    problems = []
+    for repo in repos:
+        revision, folder = hf_snapshot(repo)
+        if revision is None:
+            problems.append(f"needs {repo} in the Hugging Face cache (not in {folder}; "
+                            f"fetch it online with `FACEBOARD_ONLINE=1 hf download {repo}`)")
+    return problems
 
 
 def load(name: str, options: dict | None = None, device: str = "cpu"):
@@ -79,7 +129,12 @@ def load(name: str, options: dict | None = None, device: str = "cpu"):
     from faceboard.plugins import resolve
 
     spec = get(name)
-    ok, reason = availability(name)
+    ok, reason = availability(name, options)
     if not ok:
         raise MetricUnavailable(f"{name}: {reason}")
-    return resolve(spec.entry)(spec, options or {}, torch.device(device))
+    try:
+        return resolve(spec.entry)(spec, options or {}, torch.device(device))
+    except MetricUnavailable:
+        raise
+    except Exception as err:  # noqa: BLE001 - a corrupt file must not stop the other metrics
+        raise MetricUnavailable(f"{name}: failed to load: {type(err).__name__}: {err}") from err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,32 +47,39 @@ def summarise(
     gate: Gate,
     terms: Mapping[str, ScoreTerm],
     set_metrics: Mapping[str, Mapping[str, float]] | None = None,
-    comparable_to_official: bool = False,
+    not_comparable: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """One row per (method, subset) plus (method, `all`); `per_image` must already be gated.
 
     `set_metrics[method]` holds metrics computed over a method's whole output set (FID); they
-    enter only the `all` row.
+    enter only the `all` row. `not_comparable[method]` lists why the method's scores are not
+    comparable to the official ones (faceboard.scoring.comparability); a method without an entry
+    counts as unchecked, hence not comparable.
     """
     rows = []
     for method, frame in per_image.groupby("method", sort=True):
         failures = _id_failures(frame, gate)
         valid = is_valid(failures, gate.max_failures) if gate.backbone else None
+        reasons = (not_comparable or {}).get(method, ["comparability not checked"])
         groups = [(s, g) for s, g in frame.groupby("subset", sort=True)]
         if [s for s, _ in groups] != [ALL]:
             groups.append((ALL, frame))
         for subset, part in groups:
             extra = (set_metrics or {}).get(method, {}) if subset == ALL else {}
-            rows.append(_row(method, subset, part, metrics, gate, terms, extra, valid, comparable_to_official))
+            rows.append(_row(method, subset, part, metrics, gate, terms, extra, valid, reasons))
     table = pd.DataFrame(rows)
     return _rank(table)
 
 
-def _row(method, subset, part, metrics, gate, terms, extra, valid, comparable) -> dict:
+def _row(method, subset, part, metrics, gate, terms, extra, valid, reasons) -> dict:
     ok = part[part["status"] == "ok"]
     means = {m: float(ok[m].mean()) if m in ok and ok[m].notna().any() else np.nan for m in metrics}
     means.update(extra)
     total, used = score(means, terms)
+    missing = [t for t in terms if t not in used]
+    why = [*reasons, *([f"no value in this row for {', '.join(missing)}"] if missing else [])]
+    if not gate.official and not why:
+        why.append("identity gate is not the official one")
     return {
         "method": method,
         "subset": subset,
@@ -85,7 +92,8 @@ def _row(method, subset, part, metrics, gate, terms, extra, valid, comparable) -
         "score": total,
         "score_terms": ",".join(used),
         "id_backbone": gate.backbone or "not run",
-        "comparable_to_official": bool(comparable and gate.official and set(used) == set(terms)),
+        "comparable_to_official": not why,
+        "not_comparable_because": "; ".join(why),
     }
 
 

@@ -2,11 +2,15 @@
 
 One bad image (unreadable, wrong size, missing landmarks, a metric that raises on it) becomes a
 recorded failure of that image; the rest of the list is scored.
+
+Set metrics (FID) give no per-image value: each scored row carries the image's features under
+`FEATURES`, and `Scorer.set_values(rows)` turns the rows of one method into one value per set metric.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +21,11 @@ from faceboard.config import fingerprint
 from faceboard.identity.cache import EmbeddingCache
 from faceboard.identity.gate import cosine_similarity
 from faceboard.files import sha256_file
-from faceboard.imageio import ImageError, read_rgb_checked
+from faceboard.imageio import ImageError, read_rgb_checked, to_batch
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
+
+FEATURES = "set_features"  # row key: {set metric: this image's feature vector}; never written to a table
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,28 @@ class Scorer:
             self.cache = EmbeddingCache(cache_dir, backbone)
         self._lock = threading.Lock()  # models are shared by the shard threads of one flow
 
+    @property
+    def per_image_metrics(self) -> list[str]:
+        return [name for name, metric in self.metrics.items() if not metric.spec.set_metric]
+
+    def set_values(self, rows: list[dict]) -> dict[str, dict]:
+        """Each set metric over the features the rows carry: {name: {value, images, error}}.
+
+        A set metric that cannot be computed gets value None and the error; it never stops the run.
+        """
+        out = {}
+        for name, metric in self.metrics.items():
+            if not metric.spec.set_metric:
+                continue
+            features = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
+            entry = {"value": None, "images": len(features), "error": ""}
+            try:
+                entry["value"] = float(metric.compute(np.stack(features) if features else np.empty((0, 0))))
+            except Exception as err:  # noqa: BLE001 - reported in set_metrics.json
+                entry["error"] = f"{type(err).__name__}: {err}"
+            out[name] = entry
+        return out
+
     def provenance(self) -> dict:
         return {
             "metrics": {n: m.provenance() for n, m in self.metrics.items()},
@@ -90,25 +118,32 @@ class Scorer:
         if not ok:
             return rows
         kept = [it for it, r in zip(items, rows) if r in ok]
-        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        batch = to_batch(images)
         for name, metric in self.metrics.items():
-            for row, value in zip(ok, self._metric(metric, batch, ok, name)):
-                row[name] = value
+            if metric.spec.set_metric:
+                for row, features in zip(ok, self._per_image(metric.features, batch, ok, name)):
+                    if features is not None:
+                        row.setdefault(FEATURES, {})[name] = features
+            else:
+                for row, value in zip(ok, self._per_image(metric, batch, ok, name)):
+                    row[name] = float("nan") if value is None else float(value)
         if self.backbone is not None:
             for row, sim in zip(ok, self._identity(kept, images, ok)):
                 row["id_sim"] = sim
         return rows
 
-    def _metric(self, metric, batch: torch.Tensor, rows: list[dict], name: str) -> list[float]:
+    @staticmethod
+    def _per_image(fn: Callable, batch: torch.Tensor, rows: list[dict], name: str) -> list:
+        """`fn(batch)` split per image; on failure image by image, a failing image gets None and an error."""
         try:
-            return list(metric(batch))
+            return list(fn(batch))
         except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
             values = []
             for i, row in enumerate(rows):
                 try:
-                    values.append(float(metric(batch[i:i + 1])[0]))
+                    values.append(fn(batch[i:i + 1])[0])
                 except Exception as err:  # noqa: BLE001
-                    values.append(float("nan"))
+                    values.append(None)
                     row["error"] = f"{row['error']}; {name}: {type(err).__name__}: {err}".lstrip("; ")
             return values
 

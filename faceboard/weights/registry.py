@@ -42,6 +42,14 @@ class WeightFile:
         roots = {"torch_hub": torch_home() / "hub", "faceboard": cache_dir()}
         return roots[root_name] / sub / self.file_name
 
+    @property
+    def fix(self) -> str:
+        """How to get the file when it is missing."""
+        root_name, _, repo = self.location.partition("/")
+        if root_name == "huggingface":
+            return f"fetch it online with `FACEBOARD_ONLINE=1 hf download {repo} {self.file_name}`"
+        return f"download {self.urls[0]} to {self.path}"
+
     def present(self) -> bool:
         return self.path.is_file()
 
@@ -52,6 +60,13 @@ class WeightFile:
         if self.sha256_prefix:
             return digest.startswith(self.sha256_prefix)
         return None
+
+    def why_unverified(self, digest: str) -> str | None:
+        """None when `digest` matches the published or pinned one, else why the file is not verified."""
+        verdict = self.verify(digest)
+        if verdict is None:
+            return "no published or pinned sha256"
+        return None if verdict else f"sha256 {digest[:12]}... does not match {self.sha256 or self.sha256_prefix}"
 
 
 def torch_home() -> Path:
@@ -70,12 +85,24 @@ def package_dir(sub: str) -> Path:
 def hf_cached(repo_id: str, file_name: str) -> Path:
     """The file in the Hugging Face cache, or the repo's cache folder when it is not there."""
     from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.constants import HF_HUB_CACHE
 
     found = try_to_load_from_cache(repo_id, file_name)
     if isinstance(found, str):
         return Path(found)
-    return Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / file_name
+    return _hf_repo_folder(repo_id) / file_name
+
+
+def hf_snapshot(repo_id: str) -> tuple[str | None, Path]:
+    """The revision of a model repo's cached snapshot (None when its config.json is not cached), and its folder."""
+    found = hf_cached(repo_id, "config.json")
+    cached = found.is_file() and found.parent.parent.name == "snapshots"
+    return (found.parent.name if cached else None), _hf_repo_folder(repo_id)
+
+
+def _hf_repo_folder(repo_id: str) -> Path:
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    return Path(HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
 
 
 WEIGHTS: dict[str, WeightFile] = {

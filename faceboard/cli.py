@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ STAGES = ("fetch", "restore", "score", "leaderboard", "report")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "weights" and args.action == "fetch":
+        os.environ.setdefault("FACEBOARD_ONLINE", "1")  # fetching is the one command that goes online
     root = env.find_root() if args.command not in ("metrics", "methods", "weights") else None
     env.configure(root or _optional_root())
     try:

@@ -98,3 +98,20 @@ def test_import_refuses_a_file_with_the_wrong_digest(fake_weight, tmp_path):
     with pytest.raises(ValueError, match="does not match"):
         manage.import_dir(tmp_path / "downloads")
     assert not fake_weight.path.exists()
+
+
+def test_hugging_face_weights_are_fetched_through_the_hub_client(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_download(repo_id, filename):
+        calls.append((repo_id, filename))
+        return str(tmp_path / filename)
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr(registry.WeightFile, "present", lambda self: False)
+    path = manage.fetch("vit_base_patch8_224")
+    assert calls == [("timm/vit_base_patch8_224.augreg2_in21k_ft_in1k", "model.safetensors")]
+    assert path == tmp_path / "model.safetensors"
+    assert "faceboard weights fetch vit_base_patch8_224" in registry.get("vit_base_patch8_224").fix

@@ -51,3 +51,14 @@ def test_methods_command_lists_types():
     done = subprocess.run([sys.executable, "-m", "faceboard.cli", "methods"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     assert {"lq", "opencv_nlm_sharpen", "submission"} <= {line.split()[0] for line in done.stdout.splitlines()[1:]}
+
+
+def test_metrics_flags_a_weight_file_whose_digest_differs(tmp_path, monkeypatch):
+    from faceboard.metrics.table import availability
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    musiq = tmp_path / "torch" / "hub" / "pyiqa" / "musiq_koniq_ckpt-e95806b9.pth"
+    musiq.parent.mkdir(parents=True)
+    musiq.write_bytes(b"not the published checkpoint")
+    ok, why = availability("musiq")
+    assert ok and "differ" in why and "not comparable" in why

@@ -16,6 +16,7 @@ import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from faceboard.files import sha256_file
 from faceboard.plugins import unknown
 from faceboard.weights.registry import get as get_weight
 from faceboard.weights.registry import hf_snapshot
@@ -82,10 +83,12 @@ def availability(name: str, options: Mapping[str, object] | None = None) -> tupl
     problems = [*_hf_problems(spec.hf_models), *_package_problems(spec.requires)]
     if importlib.util.find_spec(spec.entry.partition(":")[0]) is None:
         problems.append("backend not implemented in this faceboard version")
-    provisioned = []
+    provisioned, mismatched = [], []
     for weight_name in spec.needed_weights(options or {}):
         weight = get_weight(weight_name)
         if weight.present():
+            if weight.verify(sha256_file(weight.path)) is False:
+                mismatched.append(weight.file_name)
             continue
         if weight.provision:
             provisioned.append(weight.file_name)
@@ -93,6 +96,8 @@ def availability(name: str, options: Mapping[str, object] | None = None) -> tupl
             problems.append(f"missing {weight.file_name}: {weight.fix}")
     if problems:
         return False, "; ".join(problems)
+    if mismatched:
+        return True, f"runs, but {', '.join(mismatched)} differ(s) from the published sha256: not comparable"
     if provisioned:
         return True, f"{', '.join(provisioned)} will be provisioned offline"
     return True, "ready"

@@ -39,6 +39,11 @@ def fetch(name: str) -> Path:
     path = ensure(name)
     if path is not None:
         return path
+    root_name, _, repo = weight.location.partition("/")
+    if root_name == "huggingface":  # the hub's own client keeps its cache layout (snapshots, refs)
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo, weight.file_name))
     errors = []
     for url in weight.urls:
         try:

@@ -47,7 +47,7 @@ class WeightFile:
         """How to get the file when it is missing."""
         root_name, _, repo = self.location.partition("/")
         if root_name == "huggingface":
-            return f"fetch it online with `FACEBOARD_ONLINE=1 hf download {repo} {self.file_name}`"
+            return f"faceboard weights fetch {self.name}  (Hugging Face {repo}, file {self.file_name})"
         return f"download {self.urls[0]} to {self.path}"
 
     def present(self) -> bool:

@@ -84,10 +84,10 @@ def versions() -> dict:
                          "python": platform.python_version()}}
 
 
-def load_dataset(dataset_dir: Path, with_landmarks: bool = True) -> tuple[list[ImageRef], Landmarks | None]:
+def load_dataset(dataset_dir: Path) -> tuple[list[ImageRef], Landmarks | None]:
     lq = list_images(dataset_dir / "lq")
     csv = dataset_dir / "landmarks.csv"
-    return lq, (load_landmarks(csv) if with_landmarks and csv.is_file() else None)
+    return lq, (load_landmarks(csv) if csv.is_file() else None)
 
 
 score_shard_task = task(score_shard, name="score-shard", task_run_name="score-{method}-{subset}")

@@ -28,10 +28,8 @@ impostor 99th percentile rounded up to 0.01, capped at the genuine 1st percentil
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ import dlib
 import numpy as np
 import skimage
 
+from faceboard.files import sha256_file
 from faceboard.identity.align import REFERENCE_112, align_face
 from faceboard.identity.backbones import BACKBONES, BackboneSpec
 
@@ -66,11 +65,6 @@ def weights_path(file_name: str = WEIGHTS_FILE) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} missing from the face_recognition_models package")
     return path
-
-
-@cache
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class DlibResNet:
@@ -106,7 +100,7 @@ class DlibResNet:
         return {
             "backbone": self.spec.name,
             "official": self.spec.official,
-            "weights": {self._weights.name: _sha256(self._weights)},
+            "weights": {self._weights.name: sha256_file(self._weights)},
             "alignment": {"chip_size": CHIP_SIZE, "scale": CHIP_SCALE, "shift": list(CHIP_SHIFT)},
             "device": "cuda" if dlib.DLIB_USE_CUDA else "cpu",
             "libraries": {

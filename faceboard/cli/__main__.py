@@ -1,0 +1,5 @@
+import sys
+
+from faceboard.cli import main
+
+sys.exit(main())

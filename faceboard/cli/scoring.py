@@ -1,0 +1,54 @@
+"""`faceboard score`: score a folder of restored images a team submitted."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faceboard import env
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    score = sub.add_parser("score", help="score a folder of restored images")
+    score.add_argument("submission", help="folder laid out as <Subset>/<name>.<ext>, or flat")
+    score.add_argument("--lq", help="LQ folder: enables the identity gate")
+    score.add_argument("--landmarks", help="CSV of 5-point landmarks on the LQ images (default: landmarks.csv "
+                       "in or beside the LQ folder, else detected on the LQ images)")
+    score.add_argument("--metrics", help="comma-separated metric names (default: params.yaml)")
+    score.add_argument("--backbone", help="ID backbone (default: params.yaml identity.backbone)")
+    score.add_argument("--device", help="auto, cpu or cuda (default: params.yaml)")
+    score.add_argument("--out", required=True, help="output folder")
+    score.set_defaults(handler=_score)
+
+
+def _score(args: argparse.Namespace, root: Path) -> int:
+    if args.lq and not Path(args.lq).is_dir():
+        raise FileNotFoundError(f"--lq {args.lq}: no such folder")
+    from faceboard.catalog import Catalog
+    from faceboard.config import load_params
+    from faceboard.device import resolve_device
+    from flows.score_submission import score_submission
+
+    params = load_params(root / env.PARAMS_FILE)
+    names = args.metrics.split(",") if args.metrics else list(params.metrics)
+    metrics = {name: params.metrics.get(name, {}) for name in names}
+    landmarks = args.landmarks
+    if args.lq and not landmarks:  # a landmarks.csv in or beside the LQ folder, else detect on the LQ images
+        guess = [p for p in (Path(args.lq) / "landmarks.csv", Path(args.lq).parent / "landmarks.csv") if p.is_file()]
+        landmarks = str(guess[0]) if guess else None
+    report = score_submission(
+        args.submission, args.out, params, metrics, resolve_device(args.device or params.device),
+        str(Catalog(root).cache), args.lq, landmarks, args.backbone or params.identity.backbone)
+    print(f"scored {report['images']} images of {args.submission}; failed: {report['failed_images']}")
+    for key in ("missing", "extra", "ignored_files", "duplicates"):
+        if report.get(key):
+            print(f"  {key} ({len(report[key])}): {', '.join(report[key][:10])}")
+    print(f"  identity gate: {report['id_gate']}")
+    if "landmarks" in report:
+        marks = report["landmarks"]
+        print(f"  landmarks: {marks['source']} ({marks['path']})"
+              + (f" (no face found in {len(marks['not_found'])} LQ images)" if marks.get("not_found") else ""))
+    for name, why in report["unavailable_metrics"].items():
+        print(f"  metric {name} unavailable: {why}")
+    print(f"per-image: {Path(args.out) / 'per_image.parquet'}\nsummary:   {Path(args.out) / 'summary.parquet'}")
+    return 0

@@ -61,7 +61,7 @@ class ScoreTerm(_Strict):
     headroom: float | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> "ScoreTerm":
+    def _one_kind(self) -> ScoreTerm:
         if (self.scale is None) == (self.headroom is None):
             raise ValueError("a score term needs exactly one of `scale` or `headroom`")
         return self
@@ -88,7 +88,7 @@ class Params(_Strict):
     score: ScoreConfig
 
     @model_validator(mode="after")
-    def _dataset_known(self) -> "Params":
+    def _dataset_known(self) -> Params:
         if self.dataset not in self.datasets:
             raise ValueError(f"dataset {self.dataset!r} is not among datasets: {sorted(self.datasets)}")
         return self

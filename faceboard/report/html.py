@@ -19,7 +19,7 @@ def render(leaderboard: pd.DataFrame, per_image: pd.DataFrame, run: dict) -> str
     arrows = {m: ("↓" if METRICS[m].lower_better else "↑") for m in metrics}
     overall = leaderboard[leaderboard["subset"] == ALL]
     subsets = leaderboard[leaderboard["subset"] != ALL]
-    failures = per_image[(per_image["status"] == "failed") | (per_image["id_pass"] == False)]  # noqa: E712
+    failures = per_image[(per_image["status"] == "failed") | (per_image["id_pass"] == False)]
     return env.get_template("leaderboard.html").render(
         run=run, metrics=metrics, arrows=arrows,
         overall=overall.to_dict("records"), subsets=subsets.to_dict("records"),

@@ -83,7 +83,7 @@ def _row(method, subset, part, metrics, gate, terms, extra, valid, reasons) -> d
     return {
         "method": method,
         "subset": subset,
-        "n_images": int(len(part)),
+        "n_images": len(part),
         "n_failed": int((part["status"] != "ok").sum()),
         **means,
         "id_sim_mean": float(ok["id_sim"].mean()) if ok["id_sim"].notna().any() else np.nan,
@@ -105,7 +105,7 @@ def _id_failures(frame: pd.DataFrame, gate: Gate) -> int | None:
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
     """Rank methods by overall score, valid ones only (rank is NA elsewhere); ties share a rank."""
-    overall = table[(table["subset"] == ALL) & (table["valid"] == True) & table["score"].notna()]  # noqa: E712
+    overall = table[(table["subset"] == ALL) & (table["valid"] == True) & table["score"].notna()]
     ranks = overall.set_index("method")["score"].rank(method="min", ascending=False).astype(int)
     table["rank"] = pd.array(table["method"].map(ranks), dtype="Int64")
     return table.sort_values(["rank", "method", "subset"], na_position="last", kind="stable").reset_index(drop=True)

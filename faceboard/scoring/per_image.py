@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from faceboard.config import fingerprint
+from faceboard.files import sha256_file
 from faceboard.identity.cache import EmbeddingCache
 from faceboard.identity.gate import cosine_similarity
-from faceboard.files import sha256_file
 from faceboard.imageio import ImageError, read_rgb_checked, to_batch
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress

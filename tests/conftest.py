@@ -36,7 +36,8 @@ def run_cli(*args: str, cwd: Path = ROOT, check: bool = True, env: dict[str, str
 
 def copy_project(dest: Path) -> Path:
     """A fresh clone of the project (tracked and new, not ignored, files), as CI or a new user would have it."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=ROOT, capture_output=True, check=True).stdout
     for rel in filter(None, files.decode().split("\0")):
         src = ROOT / rel
         if src.is_file():

@@ -110,3 +110,19 @@ class Rogue:
 
 def _not_again(*args):
     raise AssertionError("statistics were recomputed")
+
+
+def test_frechet_distance_matches_pytorch_fid_and_its_closed_form():
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    from faceboard.metrics.fid import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 16)), rng.normal(1.0, 2.0, size=(300, 16))
+    stats = [(x.mean(0), np.cov(x, rowvar=False)) for x in (a, b)]
+    ours = frechet_distance(*stats[0], *stats[1])
+    assert ours == pytest.approx(calculate_frechet_distance(*stats[0], *stats[1]), rel=1e-9)
+    # diagonal covariances: |mu1 - mu2|^2 + sum (sqrt(s1) - sqrt(s2))^2
+    mu1, mu2, s1, s2 = np.zeros(4), np.ones(4), np.eye(4), 4 * np.eye(4)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(4 + 4 * (1 - 2) ** 2)
+    assert frechet_distance(mu1, s1, mu1, s1) == pytest.approx(0, abs=1e-9)

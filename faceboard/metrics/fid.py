@@ -89,12 +89,10 @@ class FID:
         return pooled.reshape(len(batch), DIMS).double().cpu().numpy()
 
     def compute(self, features: np.ndarray) -> float:
-        from pytorch_fid.fid_score import calculate_frechet_distance
-
         if len(features) < 2:
             raise ValueError(f"FID needs the features of at least 2 images, got {len(features)}")
         mean, cov = _statistics(features)
-        return float(calculate_frechet_distance(mean, cov, *self.reference))
+        return frechet_distance(mean, cov, *self.reference)
 
     def provenance(self) -> dict:
         return {
@@ -129,6 +127,24 @@ class FID:
         np.savez(buffer, mean=mean, cov=cov)
         write_bytes_atomic(cached, buffer.getvalue())
         return (mean, cov), info
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
+                     eps: float = 1e-6) -> float:
+    """pytorch-fid's Frechet distance, without its `sqrtm(disp=False)` call that newer scipy rejects:
+    |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2)), offsetting near-singular products by eps."""
+    from scipy import linalg
+
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all():
+        offset = np.eye(len(sigma1)) * eps
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise ValueError(f"FID: imaginary component {np.max(np.abs(covmean.imag)):.3g} in sqrt(S1 S2)")
+        covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
 def _statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

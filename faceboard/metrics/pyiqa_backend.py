@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from unittest import mock
+
 import numpy as np
 import torch
 
@@ -14,6 +18,7 @@ class PyiqaMetric:
 
     pyiqa finds its files where faceboard's registry puts them ($TORCH_HOME/hub/..., the HF cache);
     `spec.path_options` hand it a file's local path where its own loader would otherwise fetch it.
+    pyiqa unpickles checkpoints with `weights_only=False`; faceboard makes every load tensor-only.
     """
 
     def __init__(self, spec: MetricSpec, options: dict, device: torch.device) -> None:
@@ -23,7 +28,8 @@ class PyiqaMetric:
         self.options = {**spec.options, **options}
         self.weights = locate(spec, self.options)
         paths = {option: str(self.weights.paths[weight]) for option, weight in spec.path_options.items()}
-        self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options, **paths)
+        with tensors_only_loads():
+            self.model = pyiqa.create_metric(spec.name, device=device, as_loss=False, **self.options, **paths)
         self.device = device
         self.pyiqa_version = pyiqa.__version__
 
@@ -41,3 +47,16 @@ class PyiqaMetric:
             "lower_better": self.spec.lower_better,
             **self.weights.provenance(),
         }
+
+
+@contextlib.contextmanager
+def tensors_only_loads() -> Iterator[None]:
+    """Within the block, `torch.load` refuses arbitrary pickles (`weights_only=True`) whatever its caller asks."""
+    load = torch.load
+
+    def safe_load(*args, **kwargs):
+        kwargs["weights_only"] = True
+        return load(*args, **kwargs)
+
+    with mock.patch.object(torch, "load", safe_load):
+        yield

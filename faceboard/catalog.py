@@ -50,6 +50,43 @@ class Catalog:
         return self.root / "reports" / "leaderboard.html"
 
     @property
+    def paired(self) -> Path:
+        """The paired track: HQ faces, their synthetic LQ, each method's outputs scored against HQ."""
+        return self.data / "paired"
+
+    @property
+    def paired_hq(self) -> Path:
+        """Built-in HQ faces `<name>.png`, `sources.json`, `landmarks.csv` (detected on the HQ faces)."""
+        return self.paired / "hq"
+
+    @property
+    def paired_degraded(self) -> Path:
+        """Synthetic LQ faces `lq/<Subset>/<name>.png` and their sampled parameters `degradation.parquet`."""
+        return self.paired / "degraded"
+
+    @property
+    def paired_gallery(self) -> Path:
+        """Every preset on every HQ face: `hq/` and `<preset>/`, each `<Subset>/<name>.png`."""
+        return self.paired / "gallery"
+
+    def paired_method(self, method: str) -> Path:
+        """A method on the synthetic LQ: `restored/`, `per_image.parquet` and `provenance.json` against HQ."""
+        return self.paired / "methods" / method
+
+    @property
+    def paired_leaderboard_dir(self) -> Path:
+        """`leaderboard.parquet` (one row per method), `per_image.parquet`, `run.json`."""
+        return self.paired / "leaderboard"
+
+    @property
+    def paired_leaderboard(self) -> Path:
+        return self.paired_leaderboard_dir / "leaderboard.parquet"
+
+    @property
     def cache(self) -> Path:
         """Reusable intermediate results (LQ embeddings); never a DVC output."""
         return self.data / "cache"
+
+    def downloads(self, name: str) -> Path:
+        """A dataset's downloaded files and archives, kept to resume and to rebuild without the network."""
+        return self.cache / "downloads" / name

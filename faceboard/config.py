@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,13 +17,61 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourceConfig(_Strict):
-    """Where a dataset comes from: `embedded` (a folder in the repo) or `http` (issue: fetch)."""
+class PartConfig(_Strict):
+    """One piece of a dataset and where it lands in the dataset folder (`into`: a name with an
+    extension is a file, otherwise a folder). `format`: `file` (one file), `zip`/`tar`/`tar.gz`
+    (an archive; `select` is the folder or file inside it to keep, "" its top folder) or `files`
+    (every file of the `checksums` list, fetched from `urls[0]/<path>`). `sha256` is the digest of
+    the file or archive, None where none is known: the part is then reported unverified unless a
+    `checksums` list (sha256sum format, a repository path) checks each file. `count`: expected images.
+    """
 
-    type: str
+    into: str
+    urls: tuple[str, ...] = ()
+    format: Literal["file", "zip", "tar", "tar.gz", "files"] = "file"
+    file_name: str | None = None
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    checksums: str | None = None
+    select: str = ""
+    count: int | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PartConfig:
+        if self.format == "files" and not self.checksums:
+            raise ValueError(f"part {self.into!r}: format `files` needs a `checksums` list")
+        return self
+
+    @property
+    def is_file(self) -> bool:
+        return Path(self.into).suffix != ""
+
+    @property
+    def download_name(self) -> str:
+        """The file name of the download (and of the archive `--from` may hold)."""
+        return self.file_name or (self.urls[0].rstrip("/").rsplit("/", 1)[-1] if self.urls else Path(self.into).name)
+
+
+class SourceConfig(_Strict):
+    """Where a dataset comes from: `embedded` (folder `path` in the repository), `http` (its `parts`
+    downloaded), `manual` (no direct download: fetched by hand from `page`, then imported with
+    `faceboard fetch NAME --from DIR`) or `weight` (a file of the weight registry, by name)."""
+
+    type: Literal["embedded", "http", "manual", "weight"]
     path: str | None = None
-    url: str | None = None
-    sha256: str | None = None
+    page: str | None = None
+    parts: tuple[PartConfig, ...] = ()
+    weight: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> SourceConfig:
+        field = {"embedded": "path", "weight": "weight", "http": "parts", "manual": "parts"}[self.type]
+        if not getattr(self, field):
+            raise ValueError(f"a `{self.type}` source needs `{field}`")
+        if self.type == "http" and not all(part.urls for part in self.parts):
+            raise ValueError("every part of an `http` source needs `urls`")
+        return self
 
 
 class SubsetConfig(_Strict):
@@ -33,20 +81,41 @@ class SubsetConfig(_Strict):
 
 
 class DatasetConfig(_Strict):
+    """A catalog entry. `kind`: `lq` (a benchmark: `lq/<Subset>/`, landmarks, subsets), `hq` (reference
+    faces under `hq/`) or `reference` (a file such as FID statistics). `lq`/`landmarks` are paths in an
+    embedded source; `landmarks: null` means none is published: they are detected at fetch.
+    `fallback`: the embedded dataset that stands in when the source cannot be reached."""
+
     description: str = ""
+    kind: Literal["lq", "hq", "reference"] = "lq"
     source: SourceConfig
     lq: str = "lq"
     landmarks: str | None = "landmarks.csv"
     image_size: int = 512
-    subsets: dict[str, SubsetConfig]
+    subsets: dict[str, SubsetConfig] = Field(default_factory=dict)
+    fallback: str | None = None
     licence: str = ""
+
+    @model_validator(mode="after")
+    def _benchmark_complete(self) -> DatasetConfig:
+        if self.kind == "lq" and not self.subsets:
+            raise ValueError("an `lq` dataset needs its `subsets`")
+        provided = {part.into for part in self.source.parts}
+        if self.kind == "lq" and self.source.parts and self.landmarks and "landmarks.csv" not in provided:
+            raise ValueError("no part provides landmarks.csv: add one, or set `landmarks: null` to detect them")
+        return self
 
 
 class MethodConfig(_Strict):
-    """A leaderboard entry: a registered method `type` and its options."""
+    """A leaderboard entry: a registered method `type`, its options, and how long one call may take.
+
+    With `timeout_s` the method runs in a worker process that is killed when loading, one batch or
+    (ntire) one subset folder takes longer; the shard's remaining images then fail as timed out.
+    """
 
     type: str
     options: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(default=None, gt=0)
 
 
 class IdentityConfig(_Strict):
@@ -76,6 +145,41 @@ class ScoreConfig(_Strict):
     terms: dict[str, ScoreTerm]
 
 
+class DegradationConfig(_Strict):
+    """Synthetic LQ faces (faceboard/degrade): a preset, range overrides per preset, worker processes."""
+
+    preset: str = "gfpgan"
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    workers: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _ranges_valid(self) -> DegradationConfig:
+        from faceboard.degrade.presets import resolve
+
+        for preset in {self.preset, *self.overrides}:
+            try:
+                resolve(preset, self.overrides.get(preset))
+            except KeyError as err:
+                raise ValueError(err.args[0]) from None
+        return self
+
+
+class PairedConfig(_Strict):
+    """The paired track: methods run on the synthetic LQ faces, full-reference metrics against the HQ faces."""
+
+    methods: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=lambda: ["psnr", "ssim", "lpips"])
+
+    @model_validator(mode="after")
+    def _metrics_known(self) -> PairedConfig:
+        from faceboard.paired.metrics import FULL_REFERENCE
+
+        unknown = [m for m in self.metrics if m not in FULL_REFERENCE]
+        if unknown:
+            raise ValueError(f"unknown full-reference metrics {unknown}; known: {', '.join(FULL_REFERENCE)}")
+        return self
+
+
 class Params(_Strict):
     seed: int = 0
     device: str = "auto"
@@ -86,11 +190,20 @@ class Params(_Strict):
     metrics: dict[str, dict[str, Any]]
     identity: IdentityConfig
     score: ScoreConfig
+    degradation: DegradationConfig = Field(default_factory=DegradationConfig)
+    paired: PairedConfig = Field(default_factory=PairedConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:
         if self.dataset not in self.datasets:
             raise ValueError(f"dataset {self.dataset!r} is not among datasets: {sorted(self.datasets)}")
+        return self
+
+    @model_validator(mode="after")
+    def _paired_methods_known(self) -> Params:
+        unknown = [m for m in self.paired.methods if m not in self.methods]
+        if unknown:
+            raise ValueError(f"paired.methods {unknown} are not among methods: {sorted(self.methods)}")
         return self
 
     @property

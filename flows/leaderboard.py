@@ -11,7 +11,15 @@ from prefect import flow
 
 from faceboard.config import load_params
 from faceboard.env import PARAMS_FILE
-from flows.stages import fetch_flow, leaderboard_flow, report_flow, restore_flow, score_flow
+from flows.stages import (
+    degrade_flow,
+    fetch_flow,
+    leaderboard_flow,
+    paired_flow,
+    report_flow,
+    restore_flow,
+    score_flow,
+)
 
 
 @flow(name="faceboard-leaderboard")
@@ -22,4 +30,6 @@ def full_leaderboard(root: str = ".") -> str:
         restore_flow(method, root)
         score_flow(method, root)
     leaderboard_flow(root)
+    degrade_flow(root)
+    paired_flow(root)
     return report_flow(root)

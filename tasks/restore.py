@@ -1,133 +1,267 @@
 """Stage `restore`: run one method over one dataset, shard by shard (method x subset).
 
-Outputs are `<out>/<Subset>/<name>.png`, 512x512, written atomically; an image already restored
-under the same method fingerprint is never redone. Per-image failures go to `restore_log.parquet`.
+Outputs are `<out>/<Subset>/<name>.png`, 512x512 RGB, written atomically; an image already restored
+under the same method fingerprint is never redone. Each kind runs its own way (faceboard/methods/):
+python and chain methods on batches, NTIRE code once per subset folder, submissions are validated and
+copied. `restore_log.parquet` has one row per expected image (`ok` or `failed` with its error, and the
+stages that ran) plus one `extra` row per unexpected file of a submission. A method that raises fails
+its images; one that cannot load, lacks weights or hangs past `timeout_s` fails its shard; neither
+stops other images, shards or methods.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 from prefect import task
 
-from faceboard.config import MethodConfig, fingerprint
+from faceboard.config import MethodConfig
+from faceboard.files import write_bytes_atomic
 from faceboard.imageio import ImageError, read_rgb_checked, write_png_atomic
-from faceboard.layout import ImageRef, by_subset, list_images, match
-from faceboard.methods import registry
+from faceboard.layout import FLAT_SUBSET, ImageRef, by_subset, list_images, match, scan
+from faceboard.methods import execution, registry, submission
+from faceboard.methods.chain import STAGE_SEPARATOR
 from faceboard.progress import progress
 
 LOG = "restore_log.parquet"
 FINGERPRINT = ".fingerprint.json"
+TMP_PREFIX = ".tmp-"  # working folders inside the output (same filesystem), removed on the next run
+COLUMNS = ["method", "subset", "image", "status", "error", "stages", "resumed"]
+SHOWN = 10  # names printed per problem in the summary (the log has them all)
 
 
-def prepare_output(out_dir: Path, method: str, config: MethodConfig) -> None:
-    """Keep finished work only if it was made by this exact method configuration."""
-    spec = registry.get(config.type)
+def prepare_output(out_dir: Path, method: str, config: MethodConfig, root: Path = Path(".")) -> None:
+    """Keep finished work only if it was made by this exact method configuration (and submitted content)."""
+    spec = registry.get(config.type, root)
     stamp = {"method": method, "type": config.type, "options": config.options, "version": spec.version}
+    if spec.kind == registry.CHAIN:
+        try:
+            stamp["stage_versions"] = [part.version for part in execution.parts(spec, config.options, root)]
+        except (KeyError, ValueError):
+            stamp["stage_versions"] = None  # the shards fail every image with the reason
+    if spec.kind == registry.SUBMISSION:
+        stamp["content"] = submission.digest(submission.location(config.options, root))
     marker = out_dir / FINGERPRINT
     if marker.is_file() and json.loads(marker.read_text()) != stamp:
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(leftover)
     marker.write_text(json.dumps(stamp, sort_keys=True))
 
 
 def restore_shard(
     method: str, config: MethodConfig, subset: str, lq: list[ImageRef], out_dir: Path, root: Path,
-    device: str = "cpu", batch_size: int = 8, size: int = 512,
+    device: str = "cpu", batch_size: int = 8, size: int = 512, seed: int = 0,
 ) -> list[dict]:
     """Restore one shard (the `lq` images of `subset`) into `out_dir`; return one log row per image.
 
     Images whose output already exists are not recomputed (their row says `resumed=True`).
     """
-    spec = registry.get(config.type)
+    spec = registry.get(config.type, root)
     todo = [ref for ref in lq if not _output(out_dir, ref).is_file()]
-    rows = [_log(method, ref, "ok", resumed=True) for ref in lq if ref not in todo]
+    rows = [_row(method, ref, "ok", stages=_stages_of_done(spec, out_dir, ref), resumed=True)
+            for ref in lq if ref not in todo]
     if not todo:
         return rows
     if spec.kind == registry.SUBMISSION:
         return rows + _take_submission(method, config, todo, out_dir, root, size)
-    restorer = registry.build(config.type, config.options, device)
-    with progress(len(todo), f"restore {method}/{subset}") as advance:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
-            rows += _restore_batch(method, restorer, batch, out_dir, size)
-            advance(len(batch))
+    try:
+        parts = execution.parts(spec, config.options, root)
+    except (KeyError, ValueError) as err:  # a chain naming unknown or non-python stages
+        return rows + _fail(method, todo, execution.describe(err))
+    missing = execution.missing_weights(parts)
+    if missing:
+        return rows + _fail(method, todo, f"weights missing: {'; '.join(missing)}")
+    job = execution.Job(spec, config.options, execution.pick_device(device), root)
+    batch_size = min([batch_size, *(part.batch_size for part in parts if part.batch_size)])
+    with execution.gpu_slot(job.device), \
+            progress(len(todo), f"restore {method}/{subset}") as advance:
+        try:
+            with execution.runner(job, config.timeout_s, execution.shard_seed(seed, subset)) as run:
+                if spec.kind == registry.NTIRE:
+                    rows += _run_ntire(method, run, lq, todo, out_dir, size, spec.name)
+                    advance(len(todo))
+                else:
+                    for start in range(0, len(todo), batch_size):
+                        batch = todo[start:start + batch_size]
+                        rows += _restore_batch(method, run, batch, out_dir, size, spec.kind == registry.CHAIN)
+                        advance(len(batch))
+        except execution.MethodFailed as err:  # the rest of the shard fails with the reason
+            done = {row["image"] for row in rows}
+            rows += _fail(method, [ref for ref in todo if ref.name not in done], str(err))
     return rows
 
 
-def _restore_batch(method, restorer, batch: list[ImageRef], out_dir: Path, size: int) -> list[dict]:
+def _restore_batch(method, run, batch: list[ImageRef], out_dir: Path, size: int, chain: bool) -> list[dict]:
     images, refs, rows = [], [], []
     for ref in batch:
         try:
             images.append(read_rgb_checked(ref.path, (size, size)))
             refs.append(ref)
         except ImageError as err:
-            rows.append(_log(method, ref, "failed", f"input: {err}"))
+            rows.append(_row(method, ref, "failed", f"input: {err}"))
     if not refs:
         return rows
     try:
-        outputs = restorer(images)
+        outputs, stages = run(images)
         if len(outputs) != len(refs):
             raise RuntimeError(f"returned {len(outputs)} images for {len(refs)} inputs")
+    except execution.MethodFailed:
+        raise
     except Exception as err:  # noqa: BLE001 - a crashing method fails its images, never the run
         if len(refs) > 1:  # retry one by one so one bad image does not take its batch down
-            return rows + [r for ref in refs for r in _restore_batch(method, restorer, [ref], out_dir, size)]
-        return rows + [_log(method, refs[0], "failed", f"{type(err).__name__}: {err}")]
-    for ref, out in zip(refs, outputs):
+            return rows + [r for ref in refs for r in _restore_batch(method, run, [ref], out_dir, size, chain)]
+        return rows + [_row(method, refs[0], "failed", execution.describe(err))]
+    for ref, out, ran in zip(refs, outputs, stages):
         if getattr(out, "shape", None) != (size, size, 3) or str(out.dtype) != "uint8":
-            rows.append(_log(method, ref, "failed", f"output is {getattr(out, 'shape', type(out))} "
+            rows.append(_row(method, ref, "failed", f"output is {getattr(out, 'shape', type(out))} "
                                                     f"{getattr(out, 'dtype', '')}, expected ({size}, {size}, 3) uint8"))
             continue
+        if chain:  # which stages ran cannot be recomputed on resume: kept beside the image
+            write_bytes_atomic(_stages_file(out_dir, ref), STAGE_SEPARATOR.join(ran).encode())
         write_png_atomic(_output(out_dir, ref), out)
-        rows.append(_log(method, ref, "ok"))
+        rows.append(_row(method, ref, "ok", stages=STAGE_SEPARATOR.join(ran)))
     return rows
 
 
-def _take_submission(method, config, todo, out_dir, root, size) -> list[dict]:
-    folder = root / config.options["path"]
-    if not folder.is_dir():
-        return [_log(method, ref, "failed", f"submission folder {folder} not found") for ref in todo]
-    found = match(todo, list_images(folder))
-    rows = [_log(method, ref, "failed", "missing from the submission") for ref in found.missing]
-    for ref, submitted in found.pairs:
+def _run_ntire(method, run, lq: list[ImageRef], todo: list[ImageRef], out_dir: Path, size: int,
+               stage: str) -> list[dict]:
+    """One call of the team's model_func on the shard's folder, then take what it wrote (even after a failure)."""
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as work:
+        inputs, produced = Path(work) / "input", Path(work) / "output"
+        produced.mkdir()
+        if len(todo) == len(lq):
+            inputs = todo[0].path.parent
+        else:  # resumed: only the images still to do
+            inputs.mkdir()
+            for ref in todo:
+                shutil.copyfile(ref.path, inputs / ref.path.name)
+        reason = "not written by the method"
         try:
-            write_png_atomic(_output(out_dir, ref), read_rgb_checked(submitted.path, (size, size)))
-            rows.append(_log(method, ref, "ok"))
+            run(str(inputs), str(produced))
+        except Exception as err:  # noqa: BLE001 - what it wrote before failing is still taken
+            reason = execution.describe(err)
+        return _adopt(method, todo, produced, out_dir, size, reason, stages=stage)
+
+
+def _take_submission(method, config, todo: list[ImageRef], out_dir: Path, root: Path, size: int) -> list[dict]:
+    try:
+        folder = submission.outputs_folder(submission.location(config.options, root))
+    except (OSError, ValueError) as err:
+        return _fail(method, todo, str(err))
+    return _adopt(method, todo, folder, out_dir, size, "missing from the submission", stages="")
+
+
+def _adopt(method, todo: list[ImageRef], folder: Path, out_dir: Path, size: int, missing: str,
+           stages: str) -> list[dict]:
+    """Validate a folder of outputs against the expected images and take the good ones (atomically)."""
+    try:
+        found = scan(folder)
+        paired = match(todo, found.images)
+    except ValueError as err:
+        return _fail(method, todo, str(err))
+    duplicated = set(found.duplicates)
+    rows = [_row(method, ref, "failed", "submitted under several file extensions"
+                 if f"{ref.subset}/{ref.name}" in duplicated else missing) for ref in paired.missing]
+    for ref, given in paired.pairs:
+        try:
+            write_png_atomic(_output(out_dir, ref), read_rgb_checked(given.path, (size, size)))
+            rows.append(_row(method, ref, "ok", stages=stages))
         except ImageError as err:
-            rows.append(_log(method, ref, "failed", str(err)))
+            rows.append(_row(method, ref, "failed", f"{given.path.relative_to(folder).as_posix()}: {err.problem}"))
     return rows
 
 
 def restore_method(
     method: str, config: MethodConfig, lq_dir: Path, out_dir: Path, root: Path,
-    device: str = "cpu", batch_size: int = 8,
+    device: str = "cpu", batch_size: int = 8, seed: int = 0,
 ) -> pd.DataFrame:
-    """All shards of one method, sequentially (the engine-free path); writes the restore log."""
-    prepare_output(out_dir, method, config)
+    """All shards of one method, sequentially (the engine-free path); writes and summarises the log."""
+    prepare_output(out_dir, method, config, root)
     refs = list_images(lq_dir)
     rows = []
     for subset, shard in by_subset(refs).items():
-        rows += restore_shard(method, config, subset, shard, out_dir, root, device, batch_size)
-    return write_log(out_dir, rows)
+        rows += restore_shard(method, config, subset, shard, out_dir, root, device, batch_size, seed=seed)
+    return finish(method, config, refs, out_dir, root, rows)
+
+
+def finish(method: str, config: MethodConfig, expected: list[ImageRef], out_dir: Path, root: Path,
+           rows: list[dict]) -> pd.DataFrame:
+    """After the last shard: free the model, add a submission's extra files, write and print the log."""
+    execution.release()
+    if registry.get(config.type, root).kind == registry.SUBMISSION:
+        rows = rows + _extras(method, config, expected, root)
+    log = write_log(out_dir, rows)
+    print(summary(method, log, out_dir))
+    return log
+
+
+def _extras(method, config, expected: list[ImageRef], root: Path) -> list[dict]:
+    """One `extra` row per submitted file that is not an expected image (always listed, so the log is stable)."""
+    try:
+        folder = submission.outputs_folder(submission.location(config.options, root))
+        found = scan(folder)
+        extra = match(expected, found.images).extra
+    except (OSError, ValueError):
+        return []  # the shards already failed every image with the reason
+    rows = [_row(method, ref, "extra", f"{ref.path.relative_to(folder).as_posix()}: not an expected image; ignored")
+            for ref in extra]
+    for path in found.ignored:
+        rel = path.relative_to(folder)
+        subset = rel.parts[0] if len(rel.parts) > 1 else FLAT_SUBSET
+        rows.append(_row(method, ImageRef(subset, path.name, path), "extra",
+                         f"{rel.as_posix()}: not an image at <Subset>/<name>.png; ignored"))
+    return rows
 
 
 def write_log(out_dir: Path, rows: list[dict]) -> pd.DataFrame:
     """Write the log's reproducible columns (not `resumed`: outputs must not depend on history)."""
-    log = pd.DataFrame(rows, columns=["method", "subset", "image", "status", "error", "resumed"])
-    log.drop(columns="resumed").sort_values(["subset", "image"]).to_parquet(out_dir / LOG, index=False)
+    log = pd.DataFrame(rows, columns=COLUMNS)
+    log = log.sort_values(["subset", "image", "status"], kind="stable").reset_index(drop=True)
+    log.drop(columns="resumed").to_parquet(out_dir / LOG, index=False)
     return log
+
+
+def summary(method: str, log: pd.DataFrame, out_dir: Path) -> str:
+    """`restore M: N ok, F failed, E extra -> OUT`, then each problem with the images it hit."""
+    counts = log["status"].value_counts()
+    head = ", ".join(f"{counts.get(status, 0)} {status}" for status in ("ok", "failed", "extra")
+                     if status == "ok" or counts.get(status, 0))
+    lines = [f"restore {method}: {head} -> {out_dir}"]
+    for (status, error), group in log[log["status"] != "ok"].groupby(["status", "error"], sort=True):
+        names = [f"{s}/{n}" for s, n in zip(group["subset"], group["image"])]
+        more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        lines.append(f"  {status} ({error}): {', '.join(names[:SHOWN])}{more}")
+    return "\n".join(lines)
+
+
+def _stages_of_done(spec: registry.MethodSpec, out_dir: Path, ref: ImageRef) -> str:
+    if spec.kind == registry.CHAIN:
+        path = _stages_file(out_dir, ref)
+        return path.read_text() if path.is_file() else ""
+    return "" if spec.kind == registry.SUBMISSION else spec.name
 
 
 def _output(out_dir: Path, ref: ImageRef) -> Path:
     return out_dir / ref.subset / f"{ref.name}.png"
 
 
-def _log(method: str, ref: ImageRef, status: str, error: str = "", resumed: bool = False) -> dict:
+def _stages_file(out_dir: Path, ref: ImageRef) -> Path:
+    return out_dir / ref.subset / f".{ref.name}.stages"
+
+
+def _fail(method: str, refs: list[ImageRef], error: str) -> list[dict]:
+    return [_row(method, ref, "failed", error) for ref in refs]
+
+
+def _row(method: str, ref: ImageRef, status: str, error: str = "", stages: str = "", resumed: bool = False) -> dict:
     return {"method": method, "subset": ref.subset, "image": ref.name, "status": status,
-            "error": error, "resumed": resumed}
+            "error": error, "stages": stages, "resumed": resumed}
 
 
 restore_shard_task = task(restore_shard, name="restore-shard", task_run_name="restore-{method}-{subset}")

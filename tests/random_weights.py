@@ -133,7 +133,87 @@ def write_fid_stats(path: Path) -> Path:
     return path
 
 
+def write_gfpgan(path: Path) -> Path:
+    """GFPGAN v1.4's clean architecture under `params_ema` (fp16 to halve the file; it loads into fp32)."""
+    from faceboard.methods.gfpgan import build_net
+
+    torch.manual_seed(0)
+    return _save({"params_ema": {k: v.half() for k, v in build_net().state_dict().items()}}, path)
+
+
+def write_codeformer(path: Path) -> Path:
+    """CodeFormer under `params_ema`, like codeformer.pth (fp16 to halve the file)."""
+    from faceboard.methods.codeformer_arch import CodeFormer
+
+    torch.manual_seed(0)
+    return _save({"params_ema": {k: v.half() for k, v in CodeFormer().state_dict().items()}}, path)
+
+
+def write_retinaface(path: Path) -> Path:
+    """facexlib's RetinaFace ResNet-50 with `module.`-prefixed keys, as the released DataParallel checkpoint."""
+    from faceboard.methods.face_crops import new_detector
+
+    torch.manual_seed(0)
+    return _save({f"module.{k}": v for k, v in new_detector(torch.device("cpu")).state_dict().items()}, path)
+
+
+def write_parsenet(path: Path) -> Path:
+    """facexlib's ParseNet (512 px, 19 classes) state dict."""
+    from faceboard.methods.face_crops import new_parser
+
+    torch.manual_seed(0)
+    return _save(new_parser().state_dict(), path)
+
+
+# The hub's config files are what production loads; these are derived from the latent-diffusion
+# repository's models/ldm/bsr_sr/config.yaml (UNet: 160 channels x (1, 2, 2, 4), 2 blocks per level,
+# attention at 1/8 scale, 32-channel heads, LR image concatenated; VQ-f4: 128 x (1, 2, 4), 3-d codes, 8192 codes).
+LDM_SR_X4_UNET = {
+    "sample_size": 64, "in_channels": 6, "out_channels": 3, "layers_per_block": 2,
+    "block_out_channels": (160, 320, 320, 640),
+    "down_block_types": ("DownBlock2D", "DownBlock2D", "DownBlock2D", "AttnDownBlock2D"),
+    "up_block_types": ("AttnUpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D"), "attention_head_dim": 32,
+    "flip_sin_to_cos": True, "freq_shift": 0, "norm_num_groups": 32, "norm_eps": 1e-5, "act_fn": "silu"}
+LDM_SR_X4_VQVAE = {
+    "in_channels": 3, "out_channels": 3, "down_block_types": ("DownEncoderBlock2D",) * 3,
+    "up_block_types": ("UpDecoderBlock2D",) * 3, "block_out_channels": (128, 256, 512), "layers_per_block": 2,
+    "act_fn": "silu", "latent_channels": 3, "num_vq_embeddings": 8192, "norm_num_groups": 32, "sample_size": 256}
+LDM_SR_X4_SCHEDULER = {  # the "linear" schedule of latent-diffusion is diffusers' scaled_linear
+    "num_train_timesteps": 1000, "beta_start": 0.0015, "beta_end": 0.0155, "beta_schedule": "scaled_linear",
+    "clip_sample": False}
+
+
+def write_ldm_sr_x4(hf_home: Path) -> Path:
+    """The LDM x4 super-resolution pipeline as a Hugging Face cache snapshot (.bin weights, fp16); idempotent."""
+    from diffusers import (
+        DDIMScheduler,
+        LDMSuperResolutionPipeline,
+        UNet2DModel,
+        VQModel,
+    )
+
+    repo = hf_home / "hub" / f"models--{registry.LDM_SR_X4.replace('/', '--')}"
+    snapshot = repo / "snapshots" / HF_REVISION
+    if not (snapshot / "model_index.json").is_file():
+        torch.manual_seed(0)
+        vqvae = VQModel(**LDM_SR_X4_VQVAE)
+        # diffusers starts the codebook at +-1/8192: every latent would decode to nearly the same image
+        nn.init.normal_(vqvae.quantize.embedding.weight)
+        pipe = LDMSuperResolutionPipeline(vqvae=vqvae.half(), unet=UNet2DModel(**LDM_SR_X4_UNET).half(),
+                                          scheduler=DDIMScheduler(**LDM_SR_X4_SCHEDULER))
+        pipe.save_pretrained(snapshot, safe_serialization=False)
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(HF_REVISION)
+    return snapshot
+
+
+SNAPSHOT_WRITERS = {name: write_ldm_sr_x4 for name in registry.WEIGHTS if name.startswith("ldm_sr_x4_")}
+
 WRITERS = {
+    "gfpgan_v1_4": write_gfpgan,
+    "codeformer": write_codeformer,
+    "facexlib_detection_resnet50": write_retinaface,
+    "facexlib_parsing_parsenet": write_parsenet,
     "adaface_ir50_ms1mv2": write_adaface,
     "musiq_koniq": write_musiq,
     "clip_rn50": write_clip_rn50,
@@ -150,6 +230,8 @@ def populate(root: Path, names: Iterable[str]) -> dict[str, str]:
             if name == "maniqa_koniq":
                 write_vit(root / "huggingface")
                 write_maniqa(registry.get(name).path, root / "huggingface")
+            elif name in SNAPSHOT_WRITERS:  # a whole Hugging Face snapshot, written once for all its files
+                SNAPSHOT_WRITERS[name](root / "huggingface")
             else:
                 WRITERS[name](registry.get(name).path)
     return env

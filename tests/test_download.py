@@ -4,32 +4,64 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import socket
 import threading
+import time
+import urllib.parse
+from typing import Self
 
 import pytest
 
-from faceboard.download import DownloadError, download
+from faceboard.download import DownloadError, Unreachable, download
 from faceboard.weights import manage, registry
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-class RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD at /file, honouring `Range: bytes=N-`; counts the bytes it sends."""
+class FileServer:
+    """A real HTTP server on 127.0.0.1 serving `files` ({path: bytes}) with `Range: bytes=N-` support.
 
-    sent = 0
+    `cut[path] = n` makes the next answer for `path` stop after n body bytes although its
+    Content-Length promised all of them (a dropped connection); `sent` counts body bytes sent,
+    `requests` the paths asked for."""
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        if self.path != "/file":
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = dict(files or {})
+        self.cut: dict[str, int] = {}
+        self.sent = 0
+        self.requests: list[str] = []
+
+    def __enter__(self) -> Self:
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.owner = self
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        owner: FileServer = self.server.owner
+        path = urllib.parse.unquote(self.path.lstrip("/"))
+        owner.requests.append(path)
+        if path not in owner.files:
             self.send_error(404)
             return
         start = int(self.headers.get("Range", "bytes=0-").split("=")[1].rstrip("-") or 0)
-        body = PAYLOAD[start:]
+        body = owner.files[path][start:]
         self.send_response(206 if start else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if path in owner.cut:
+            body = body[:owner.cut.pop(path)]
+            self.close_connection = True
         self.wfile.write(body)
-        type(self).sent += len(body)
+        owner.sent += len(body)
 
     def log_message(self, *args):
         pass
@@ -37,46 +69,61 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    RangeHandler.sent = 0
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+    with FileServer({"file": PAYLOAD}) as srv:
+        yield srv
 
 
 def test_download_verifies_and_places_atomically(server, tmp_path):
-    target = download(f"{server}/file", tmp_path / "w.bin", check=lambda d: d == DIGEST)
+    target = download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
     assert target.read_bytes() == PAYLOAD and not (tmp_path / "w.bin.part").exists()
 
 
 def test_download_resumes_a_partial_file(server, tmp_path):
     (tmp_path / "w.bin.part").write_bytes(PAYLOAD[:300_000])
-    download(f"{server}/file", tmp_path / "w.bin", check=lambda d: d == DIGEST)
+    download(f"{server.url}/file", tmp_path / "w.bin", check=lambda d: d == DIGEST)
     assert (tmp_path / "w.bin").read_bytes() == PAYLOAD
-    assert RangeHandler.sent == len(PAYLOAD) - 300_000
+    assert server.sent == len(PAYLOAD) - 300_000
+
+
+def test_a_transfer_that_breaks_off_is_kept_and_resumed(server, tmp_path):
+    server.cut["file"] = 300_000
+    with pytest.raises(Unreachable, match="broke off after 300000 of 1048576 bytes.*resume"):
+        download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
+    assert (tmp_path / "w.bin.part").stat().st_size == 300_000 and not (tmp_path / "w.bin").exists()
+    download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
+    assert (tmp_path / "w.bin").read_bytes() == PAYLOAD and server.sent == len(PAYLOAD)
 
 
 def test_checksum_mismatch_leaves_nothing(server, tmp_path):
+    with pytest.raises(DownloadError, match=f"checksum mismatch \\(sha256 {DIGEST}, expected 0+\\)"):
+        download(f"{server.url}/file", tmp_path / "w.bin", sha256="0" * 64)
     with pytest.raises(DownloadError, match="checksum mismatch"):
-        download(f"{server}/file", tmp_path / "w.bin", check=lambda d: False)
+        download(f"{server.url}/file", tmp_path / "w.bin", check=lambda d: False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_unreachable_or_missing_url_names_url_and_target(server, tmp_path):
-    with pytest.raises(DownloadError, match=r"HTTP 404.*place it at .*w\.bin"):
-        download(f"{server}/nope", tmp_path / "w.bin")
-    with pytest.raises(DownloadError, match="127.0.0.1:9/x"):
+    with pytest.raises(DownloadError, match=r"HTTP 404.*place it at .*w\.bin") as missing:
+        download(f"{server.url}/nope", tmp_path / "w.bin")
+    assert not isinstance(missing.value, Unreachable)  # a server that answers is not "offline"
+    with pytest.raises(Unreachable, match="127.0.0.1:9/x"):
         download("http://127.0.0.1:9/x", tmp_path / "w.bin", timeout=5)
+
+
+def test_a_silent_server_times_out_instead_of_hanging(tmp_path):
+    with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        start = time.monotonic()
+        with pytest.raises(Unreachable, match="timed out"):
+            download(f"http://127.0.0.1:{listener.getsockname()[1]}/x", tmp_path / "w.bin", timeout=0.5)
+    assert time.monotonic() - start < 5
 
 
 @pytest.fixture
 def fake_weight(tmp_path, monkeypatch, server):
     monkeypatch.setenv("FACEBOARD_CACHE", str(tmp_path / "cache"))
-    weight = registry.WeightFile("fake", "fake.bin", "faceboard/fake", urls=(f"{server}/file",), sha256=DIGEST)
+    weight = registry.WeightFile("fake", "fake.bin", "faceboard/fake", urls=(f"{server.url}/file",), sha256=DIGEST)
     monkeypatch.setitem(registry.WEIGHTS, "fake", weight)
     return weight
 

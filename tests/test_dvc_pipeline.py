@@ -45,7 +45,7 @@ def test_fresh_clone_reproduces_the_committed_lock(project):
     for stage in ("leaderboard", "score@lq", "score@team15_NAFNet", "restore@opencv_nlm_sharpen"):
         assert rebuilt["stages"][stage]["outs"] == committed["stages"][stage]["outs"], stage
     board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
-    assert set(board["method"]) == {"lq", "opencv_nlm_sharpen", "team15_NAFNet"}
+    assert set(board["method"]) == {"lq", "opencv_nlm_sharpen", "team15_NAFNet", "realesrgan-x4plus", "nlm_niqe_chain"}
     assert (project / "reports/leaderboard.html").read_text().count("<tr") > 10
 
 

@@ -47,10 +47,31 @@ def test_hugging_face_is_offline_unless_the_user_says_otherwise(monkeypatch):
     assert "HF_HUB_OFFLINE" not in os.environ
 
 
-def test_methods_command_lists_types():
+def test_methods_command_lists_kinds_gpu_needs_and_weights():
     done = subprocess.run([sys.executable, "-m", "faceboard.cli", "methods"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
-    assert {"lq", "opencv_nlm_sharpen", "submission"} <= {line.split()[0] for line in done.stdout.splitlines()[1:]}
+    rows = {line.split()[0]: line.split()[:4] for line in done.stdout.splitlines()[1:] if not line.startswith(" ")}
+    assert rows["lq"] == ["lq", "python", "no", "-"]
+    assert rows["realesrgan-x4plus"] == ["realesrgan-x4plus", "python", "no", "present"]
+    assert rows["submission"][1] == "submission" and rows["chain"][1] == "chain"
+    assert rows["ntire"][1:3] == ["ntire", "yes"]
+
+
+def test_methods_command_names_missing_weights_and_their_fix(tmp_path, monkeypatch, capsys):
+    from faceboard.cli import main
+    from faceboard.methods import registry
+
+    monkeypatch.setenv("FACEBOARD_CACHE", str(tmp_path))
+    spec = registry.MethodSpec("needs-adaface", registry.PYTHON, "x:y", "test", needs_gpu=True,
+                               weights=("adaface_ir50_ms1mv2",))
+    monkeypatch.setitem(registry.METHODS, spec.name, spec)
+    assert main(["methods"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("needs-adaface "))
+    assert lines[row].split()[1:4] == ["python", "yes", "missing"]
+    fix = lines[row + 1]
+    assert "missing adaface_ir50_ms1mv2.ckpt: faceboard weights fetch adaface_ir50_ms1mv2" in fix
+    assert "https://drive.google.com/" in fix and str(tmp_path / "adaface" / "adaface_ir50_ms1mv2.ckpt") in fix
 
 
 def test_metrics_flags_a_weight_file_whose_digest_differs(tmp_path, monkeypatch):

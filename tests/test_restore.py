@@ -1,4 +1,4 @@
-"""The restore stage as a plain function: resume, isolation of bad images and crashing methods."""
+"""The restore stage as a plain function: resume, isolation of bad images and crashing methods, submissions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from faceboard.config import MethodConfig
 from faceboard.imageio import read_rgb
 from faceboard.layout import list_images
 from faceboard.methods import registry
-from tasks.restore import LOG, restore_method
+from tasks.restore import LOG, restore_method, restore_shard
 from tests.conftest import ROOT, SAMPLE
 
 LQ = SAMPLE / "lq"
@@ -21,7 +21,7 @@ LQ = SAMPLE / "lq"
 def test_lq_copies_inputs_exactly_and_resumes(tmp_path):
     out = tmp_path / "lq"
     log = restore_method("lq", MethodConfig(type="lq"), LQ, out, ROOT)
-    assert (log["status"] == "ok").all() and len(log) == 10
+    assert (log["status"] == "ok").all() and len(log) == 10 and (log["stages"] == "lq").all()
     for ref in list_images(LQ):
         assert np.array_equal(read_rgb(out / ref.subset / f"{ref.name}.png"), read_rgb(ref.path))
     written = pd.read_parquet(out / LOG)
@@ -97,11 +97,20 @@ def test_submission_with_a_missing_and_a_corrupt_image(tmp_path):
     shutil.copytree(SAMPLE / "submissions" / "team15_NAFNet", team)
     (team / "LFW-Test" / "Alex_Penelas_0001_00.png").unlink()
     (team / "CelebA" / "163639.png").write_bytes(b"\x89PNG broken")
+    shutil.copy(team / "CelebA" / "162798.png", team / "CelebA" / "162798_copy.png")
     config = MethodConfig(type="submission", options={"path": str(team)})
     log = restore_method("team", config, LQ, tmp_path / "out", ROOT).set_index("image")
     assert log.loc["Alex_Penelas_0001_00", "error"] == "missing from the submission"
-    assert log.loc["163639", "status"] == "failed" and "163639.png" in log.loc["163639", "error"]
+    assert log.loc["163639", "status"] == "failed"
+    assert log.loc["163639", "error"].startswith("CelebA/163639.png: corrupt, truncated")
+    assert log.loc["162798_copy", "status"] == "extra"
     assert (log["status"] == "ok").sum() == 8
+
+
+def test_restore_shard_keeps_its_call_shape(tmp_path):
+    refs = [ref for ref in list_images(LQ) if ref.subset == "CelebA"]
+    rows = restore_shard("lq", MethodConfig(type="lq"), "CelebA", refs, tmp_path, ROOT, "cpu", 8)
+    assert [(r["image"], r["status"]) for r in rows] == [("162798", "ok"), ("163639", "ok")]
 
 
 def test_unknown_method_type_lists_known_ones():

@@ -1,4 +1,4 @@
-"""`faceboard metrics` and `faceboard methods`: what exists, what can run here, what is missing."""
+"""`faceboard metrics`: which metrics exist, which can run here, and what is missing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("metrics", help="list metrics, direction, availability").set_defaults(
         handler=_metrics, needs_root=False)
-    sub.add_parser("methods", help="list method types").set_defaults(handler=_methods, needs_root=False)
 
 
 def _metrics(args: argparse.Namespace, root: Path | None) -> int:
@@ -22,11 +21,3 @@ def _metrics(args: argparse.Namespace, root: Path | None) -> int:
         print(f"{name:10} {direction:14} {'yes' if spec.official else 'no':8} {'yes' if ok else 'no':9} {why}")
     return 0
 
-
-def _methods(args: argparse.Namespace, root: Path | None) -> int:
-    from faceboard.methods.registry import METHODS
-
-    print(f"{'type':20} {'kind':11} {'gpu':4} description")
-    for name, spec in METHODS.items():
-        print(f"{name:20} {spec.kind:11} {'yes' if spec.needs_gpu else 'no':4} {spec.description}")
-    return 0

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from faceboard import env
 
-STAGES = ("fetch", "restore", "score", "leaderboard", "report")
+STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "report")
+PER_METHOD = ("restore", "score")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,14 +41,15 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         if done.returncode:
             return done.returncode
     cat = Catalog(root)
-    print(f"leaderboard: {cat.leaderboard}\nper-image:   {cat.per_image}\nreport:      {cat.report}")
+    print(f"leaderboard: {cat.leaderboard}\nper-image:   {cat.per_image}\npaired:      {cat.paired_leaderboard}\n"
+          f"report:      {cat.report}")
     return 0
 
 
 def _stage(args: argparse.Namespace, root: Path) -> int:
     from flows import stages
 
-    if args.stage in ("restore", "score"):
+    if args.stage in PER_METHOD:
         if not args.method:
             raise ValueError(f"stage {args.stage} needs a METHOD")
         getattr(stages, f"{args.stage}_flow")(args.method, str(root))

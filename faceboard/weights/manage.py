@@ -27,6 +27,8 @@ def status(weight: WeightFile) -> Status:
         return Status(weight, "present", digest, "")
     if weight.provision:
         return Status(weight, "provisionable", None, f"built offline on first use (faceboard weights fetch {weight.name})")
+    if not weight.urls:
+        return Status(weight, "missing", None, weight.fix)
     return Status(weight, "missing", None,
                   f"faceboard weights fetch {weight.name}  (or download {weight.urls[0]} and place it at {weight.path})")
 

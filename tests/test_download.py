@@ -162,3 +162,14 @@ def test_hugging_face_weights_are_fetched_through_the_hub_client(monkeypatch, tm
     assert calls == [("timm/vit_base_patch8_224.augreg2_in21k_ft_in1k", "model.safetensors")]
     assert path == tmp_path / "model.safetensors"
     assert "faceboard weights fetch vit_base_patch8_224" in registry.get("vit_base_patch8_224").fix
+
+
+def test_hub_and_package_files_are_never_placed_by_hand(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    vit, ncnn = registry.get("vit_base_patch8_224"), registry.get("realesrgan_x4plus_ncnn_bin")
+    assert manage.status(vit).fix == vit.fix and "place it at" not in vit.fix
+    monkeypatch.setattr(registry, "package_dir", lambda sub: tmp_path / "not-installed")
+    assert "pip install" in manage.status(ncnn).fix
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / vit.file_name).write_bytes(b"a hub file has no single place")
+    assert manage.import_dir(tmp_path / "downloads") == []

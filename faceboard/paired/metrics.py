@@ -16,18 +16,11 @@ from faceboard.files import sha256_file
 from faceboard.metrics.table import MetricUnavailable
 from faceboard.metrics.table import get as get_no_reference
 from faceboard.plugins import unknown
-from faceboard.weights.registry import PYIQA_HUB, WeightFile
+from faceboard.weights.registry import WeightFile
+from faceboard.weights.registry import get as get_weight
 
-LPIPS_ALEX = WeightFile(
-    "lpips_alex", "LPIPS_v0.1_alex-df73285e.pth", "torch_hub/pyiqa",
-    urls=(f"{PYIQA_HUB}/LPIPS_v0.1_alex-df73285e.pth",), sha256_prefix="df73285e",
-    note="LPIPS v0.1 linear layers for AlexNet (pyiqa)",
-)
-ALEXNET = WeightFile(
-    "alexnet_imagenet", "alexnet-owt-7be5be79.pth", "torch_hub/checkpoints",
-    urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",), sha256_prefix="7be5be79",
-    note="torchvision AlexNet (ImageNet), the LPIPS trunk",
-)
+LPIPS_ALEX = get_weight("lpips_alex")
+ALEXNET = get_weight("alexnet_imagenet")
 
 ID_SIM_HQ = "id_sim_hq"  # identity similarity of the restored face to the HQ face
 

@@ -27,7 +27,7 @@ def status(weight: WeightFile) -> Status:
         return Status(weight, "present", digest, "")
     if weight.provision:
         return Status(weight, "provisionable", None, f"built offline on first use (faceboard weights fetch {weight.name})")
-    if not weight.urls:
+    if not (weight.urls and weight.placeable):
         return Status(weight, "missing", None, weight.fix)
     return Status(weight, "missing", None,
                   f"faceboard weights fetch {weight.name}  (or download {weight.urls[0]} and place it at {weight.path})")
@@ -56,8 +56,10 @@ def fetch(name: str) -> Path:
 
 
 def import_dir(folder: Path) -> list[tuple[WeightFile, str]]:
-    """Copy files from `folder` whose names match registry entries into place, after checking digests."""
-    by_file = {w.file_name: w for w in WEIGHTS.values()}
+    """Copy files from `folder` whose names match registry entries into place, after checking digests.
+
+    Hugging Face snapshots and package files are not placed by hand (`faceboard weights fetch NAME`)."""
+    by_file = {w.file_name: w for w in WEIGHTS.values() if w.placeable}
     placed = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.name in by_file):
         weight = by_file[path.name]

@@ -56,6 +56,11 @@ class WeightFile:
     def present(self) -> bool:
         return self.path.is_file()
 
+    @property
+    def placeable(self) -> bool:
+        """A single file a user can download and place by hand at `path` (not a hub cache or a package)."""
+        return self.location.partition("/")[0] in ("torch_hub", "faceboard")
+
     def verify(self, digest: str) -> bool | None:
         """Whether a file's sha256 matches the published digest; None when none is published."""
         if self.sha256:
@@ -121,8 +126,8 @@ WEIGHTS: dict[str, WeightFile] = {
         ),
         WeightFile(
             "clip_rn50", "RN50.pt", "torch_hub/clip",
-            urls=("https://openaipublic.azureedge.net/clip/models/"
-                  "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",),
+            urls=(("https://openaipublic.azureedge.net/clip/models/"
+                  "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt"),),
             sha256="afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762",
             note="OpenAI CLIP RN50, backbone of CLIP-IQA",
         ),
@@ -133,8 +138,8 @@ WEIGHTS: dict[str, WeightFile] = {
         WeightFile(
             "vit_base_patch8_224", "model.safetensors",
             "huggingface/timm/vit_base_patch8_224.augreg2_in21k_ft_in1k",
-            urls=("https://huggingface.co/timm/vit_base_patch8_224.augreg2_in21k_ft_in1k/resolve/main/"
-                  "model.safetensors",),
+            urls=(("https://huggingface.co/timm/vit_base_patch8_224.augreg2_in21k_ft_in1k/resolve/main/"
+                  "model.safetensors"),),
             note="timm ViT-B/8 backbone that MANIQA builds on (Hugging Face cache)",
         ),
         WeightFile(
@@ -144,8 +149,8 @@ WEIGHTS: dict[str, WeightFile] = {
         ),
         WeightFile(
             "fid_inception", "pt_inception-2015-12-05-6726825d.pth", "torch_hub/checkpoints",
-            urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                  "pt_inception-2015-12-05-6726825d.pth",), sha256_prefix="6726825d",
+            urls=(("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                  "pt_inception-2015-12-05-6726825d.pth"),), sha256_prefix="6726825d",
             note="pytorch-fid InceptionV3 (TF FID weights)",
         ),
         WeightFile(
@@ -189,6 +194,16 @@ WEIGHTS: dict[str, WeightFile] = {
             ("scheduler", "scheduler/scheduler_config.json"),
             ("unet_config", "unet/config.json"), ("unet", "unet/diffusion_pytorch_model.bin"),
             ("vqvae_config", "vqvae/config.json"), ("vqvae", "vqvae/diffusion_pytorch_model.bin"))),
+        WeightFile(
+            "lpips_alex", "LPIPS_v0.1_alex-df73285e.pth", "torch_hub/pyiqa",
+            urls=(f"{PYIQA_HUB}/LPIPS_v0.1_alex-df73285e.pth",), sha256_prefix="df73285e",
+            note="LPIPS v0.1 linear layers for AlexNet (pyiqa), paired track",
+        ),
+        WeightFile(
+            "alexnet_imagenet", "alexnet-owt-7be5be79.pth", "torch_hub/checkpoints",
+            urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",), sha256_prefix="7be5be79",
+            note="torchvision AlexNet (ImageNet), the LPIPS trunk",
+        ),
         WeightFile(
             "adaface_ir50_ms1mv2", "adaface_ir50_ms1mv2.ckpt", "faceboard/adaface",
             urls=("https://drive.google.com/uc?id=1eUaSHG4pGlIZK7hBkqjyp2fc2epKoBvI",),

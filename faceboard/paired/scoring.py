@@ -8,7 +8,6 @@ One bad image (unreadable, wrong size, a metric that raises on it) fails alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from faceboard.metrics.table import MetricUnavailable
 from faceboard.paired import metrics as full_reference
 from faceboard.paired.metrics import ID_SIM_HQ
 from faceboard.progress import progress
+from faceboard.scoring.per_image import split_per_image
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,12 @@ class PairedScorer:
             return rows
         ok_rows = [row for _, row in kept]
         out_batch, ref_batch = to_batch(restored), to_batch(hq)
-        for name, metric in self.full.items():
-            _fill(ok_rows, name, lambda i, j, m=metric: m(out_batch[i:j], ref_batch[i:j]))
-        for name, metric in self.no_ref.items():
-            _fill(ok_rows, name, lambda i, j, m=metric: m(out_batch[i:j]))
+        scorers = {**{name: lambda i, j, m=metric: m(out_batch[i:j], ref_batch[i:j])
+                      for name, metric in self.full.items()},
+                   **{name: lambda i, j, m=metric: m(out_batch[i:j]) for name, metric in self.no_ref.items()}}
+        for name, score in scorers.items():
+            for row, value in zip(ok_rows, split_per_image(score, ok_rows, name), strict=True):
+                row[name] = float("nan") if value is None else float(value)
         if self.backbone is not None:
             self._identity(kept, restored, hq)
         return rows
@@ -148,22 +150,6 @@ class PairedScorer:
             return
         for i, sim in zip(found, cosine_similarity(reference, embedded)):
             kept[i][1][ID_SIM_HQ] = float(sim)
-
-
-def _fill(rows: list[dict], name: str, score: Callable[[int, int], np.ndarray]) -> None:
-    """`rows[k][name] = score(k, k + 1)` for all k, in one call when it works, else image by image."""
-    try:
-        values = list(score(0, len(rows)))
-    except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
-        values = []
-        for k, row in enumerate(rows):
-            try:
-                values.append(float(score(k, k + 1)[0]))
-            except Exception as err:  # noqa: BLE001
-                values.append(float("nan"))
-                row["error"] = _join(row["error"], f"{name}: {type(err).__name__}: {err}")
-    for row, value in zip(rows, values, strict=True):
-        row[name] = float(value)
 
 
 def _join(error: str, more: str) -> str:

@@ -10,12 +10,11 @@ Set metrics (FID) give no per-image value: each scored row carries the image's f
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from faceboard.config import fingerprint
 from faceboard.files import sha256_file
@@ -121,31 +120,16 @@ class Scorer:
         batch = to_batch(images)
         for name, metric in self.metrics.items():
             if metric.spec.set_metric:
-                for row, features in zip(ok, self._per_image(metric.features, batch, ok, name)):
+                for row, features in zip(ok, split_per_image(lambda i, j, f=metric.features: f(batch[i:j]), ok, name)):
                     if features is not None:
                         row.setdefault(FEATURES, {})[name] = features
             else:
-                for row, value in zip(ok, self._per_image(metric, batch, ok, name)):
+                for row, value in zip(ok, split_per_image(lambda i, j, m=metric: m(batch[i:j]), ok, name)):
                     row[name] = float("nan") if value is None else float(value)
         if self.backbone is not None:
             for row, sim in zip(ok, self._identity(kept, images, ok)):
                 row["id_sim"] = sim
         return rows
-
-    @staticmethod
-    def _per_image(fn: Callable, batch: torch.Tensor, rows: list[dict], name: str) -> list:
-        """`fn(batch)` split per image; on failure image by image, a failing image gets None and an error."""
-        try:
-            return list(fn(batch))
-        except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
-            values = []
-            for i, row in enumerate(rows):
-                try:
-                    values.append(fn(batch[i:i + 1])[0])
-                except Exception as err:  # noqa: BLE001
-                    values.append(None)
-                    row["error"] = f"{row['error']}; {name}: {type(err).__name__}: {err}".lstrip("; ")
-            return values
 
     def _identity(self, items: list[Item], outputs: list[np.ndarray], rows: list[dict]) -> list[float]:
         sims = []
@@ -170,3 +154,19 @@ class Scorer:
         embedding = self.backbone.embed([lq], [item.landmarks])[0]
         self.cache.put(key, embedding)
         return embedding
+
+
+def split_per_image(score: Callable[[int, int], Sequence], rows: list[dict], name: str) -> list:
+    """`score(i, j)` gives the values of images i..j-1: called once for all rows, and on failure image by
+    image, so the image that breaks a metric gets None and an error in its row while the others keep theirs."""
+    try:
+        return list(score(0, len(rows)))
+    except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
+        values = []
+        for i, row in enumerate(rows):
+            try:
+                values.append(score(i, i + 1)[0])
+            except Exception as err:  # noqa: BLE001
+                values.append(None)
+                row["error"] = f"{row['error']}; {name}: {type(err).__name__}: {err}".lstrip("; ")
+        return values

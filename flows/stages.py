@@ -15,6 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from faceboard.catalog import Catalog
 from faceboard.config import Params, load_params
 from faceboard.datasets.manifest import landmark_failures
+from faceboard.datasets.manifest import read as read_manifest
 from faceboard.degrade.run import write_records
 from faceboard.device import resolve_device
 from faceboard.env import PARAMS_FILE
@@ -73,7 +74,9 @@ def score_flow(method: str, root: str = ".") -> str:
     items = with_failures(items, landmark_failures(cat.dataset(params.dataset)))
     scorer = Scorer(params.metrics, params.identity.backbone, resolve_device(params.device), cat.cache)
     rows = score_shards(scorer, method, items, params.batch_size)
+    manifest = read_manifest(cat.dataset(params.dataset)) or {}
     write_scores(cat.scores(method), rows, scorer, {"dataset": params.dataset, "method": method,
+                                                     "dataset_fallback": manifest.get("fallback"),
                                                      "method_config": params.methods[method].model_dump()})
     return str(cat.scores(method))
 

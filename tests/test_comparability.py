@@ -48,6 +48,8 @@ def _with(changes: dict[tuple[str, ...], object]) -> dict:
      "musiq: weights not verified (m.pth: sha256 12... does not match e95806b9)"),
     ({("metrics", "qalign"): None}, "qalign: not computed (not requested)"),
     ({("metrics", "maniqa", "options"): {"test_sample": 1}}, "maniqa: options {'test_sample': 1} differ"),
+    ({("dataset_fallback",): {"dataset": "ntire2025-val-sample", "instead_of": "ntire2025-test", "reason": "offline"}},
+     "dataset ntire2025-val-sample stood in for ntire2025-test (offline)"),
 ])
 def test_each_deviation_is_named(changes, expected):
     reasons = not_comparable(_with(changes))

@@ -1,6 +1,7 @@
 """Whether scores may stand beside the official NTIRE 2025 ones, and if not, why.
 
-Comparable needs all of: the official identity gate (AdaFace IR-50); every official score term
+Comparable needs all of: the dataset asked for (not an offline stand-in); the official identity gate
+(AdaFace IR-50); every official score term
 computed, with its default options; and every weight file of the gate and of those terms verified
 against a published or faceboard-pinned sha256 (a file with no known digest is not verified).
 """
@@ -21,6 +22,9 @@ def not_comparable(provenance: Mapping, terms: Iterable[str] = OFFICIAL_TERMS) -
     """
     terms = list(terms)
     reasons = []
+    stand_in = provenance.get("dataset_fallback")
+    if stand_in:
+        reasons.append(f"dataset {stand_in['dataset']} stood in for {stand_in['instead_of']} ({stand_in['reason']})")
     if set(terms) != set(OFFICIAL_TERMS):
         reasons.append(f"score terms {sorted(terms)} are not the official {sorted(OFFICIAL_TERMS)}")
     gate = provenance.get("id_backbone")

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from faceboard.imageio import to_batch
 from faceboard.weights.registry import get as get_weight
 
 
@@ -45,8 +46,7 @@ def dtype_for(method: str, fp16: bool, device: str) -> torch.dtype:
 
 def to_tensor(images: list[np.ndarray], device: str, dtype: torch.dtype) -> torch.Tensor:
     """HxWx3 uint8 RGB images -> an NCHW batch in [-1, 1]."""
-    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return (batch.to(device=device, dtype=torch.float32) / 127.5 - 1.0).to(dtype)
+    return (to_batch(images).to(device) * 2.0 - 1.0).to(dtype).contiguous()
 
 
 def to_images(batch: torch.Tensor) -> list[np.ndarray]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from faceboard.identity.gate import cosine_similarity
-from faceboard.imageio import ImageError, read_rgb_checked, to_batch
+from faceboard.imageio import read_rgb_checked, to_batch
 from faceboard.landmarks import Landmarks
 from faceboard.layout import ImageRef, match
 from faceboard.metrics import table as no_reference
@@ -22,7 +22,7 @@ from faceboard.metrics.table import MetricUnavailable
 from faceboard.paired import metrics as full_reference
 from faceboard.paired.metrics import ID_SIM_HQ
 from faceboard.progress import progress
-from faceboard.scoring.per_image import split_per_image
+from faceboard.scoring.per_image import read_rows, split_per_image
 
 
 @dataclass(frozen=True)
@@ -102,24 +102,14 @@ class PairedScorer:
         }
 
     def _score_batch(self, method: str, pairs: list[Pair]) -> list[dict]:
-        rows, kept, restored, hq = [], [], [], []
-        for pair in pairs:
-            row = {"method": method, "subset": pair.subset, "image": pair.name, "status": "ok", "error": pair.error}
-            rows.append(row)
-            if pair.error:
-                row["status"] = "failed"
-                continue
-            try:
-                images = read_rgb_checked(pair.restored, (self.size,) * 2), read_rgb_checked(pair.hq, (self.size,) * 2)
-            except ImageError as err:
-                row.update(status="failed", error=str(err))
-                continue
-            kept.append((pair, row))
-            restored.append(images[0])
-            hq.append(images[1])
-        if not kept:
+        size = (self.size, self.size)
+        rows, read = read_rows(method, pairs, lambda pair: (read_rgb_checked(pair.restored, size),
+                                                            read_rgb_checked(pair.hq, size)))
+        if not read:
             return rows
+        kept = [(pair, row) for pair, row, _ in read]
         ok_rows = [row for _, row in kept]
+        restored, hq = ([images[k] for *_, images in read] for k in (0, 1))
         out_batch, ref_batch = to_batch(restored), to_batch(hq)
         scorers = {**{name: lambda i, j, m=metric: m(out_batch[i:j], ref_batch[i:j])
                       for name, metric in self.full.items()},

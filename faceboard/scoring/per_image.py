@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,21 +103,10 @@ class Scorer:
         return rows
 
     def _score_batch(self, method: str, items: list[Item]) -> list[dict]:
-        rows, images, ok = [], [], []
-        for item in items:
-            row = {"method": method, "subset": item.subset, "image": item.name, "status": "ok", "error": item.error}
-            rows.append(row)
-            if item.error:
-                row["status"] = "failed"
-                continue
-            try:
-                images.append(read_rgb_checked(item.output, (self.size, self.size)))
-                ok.append(row)
-            except ImageError as err:
-                row.update(status="failed", error=str(err))
-        if not ok:
+        rows, read = read_rows(method, items, lambda item: read_rgb_checked(item.output, (self.size, self.size)))
+        if not read:
             return rows
-        kept = [it for it, r in zip(items, rows) if r in ok]
+        kept, ok, images = (list(column) for column in zip(*read))
         batch = to_batch(images)
         for name, metric in self.metrics.items():
             if metric.spec.set_metric:
@@ -154,6 +144,23 @@ class Scorer:
         embedding = self.backbone.embed([lq], [item.landmarks])[0]
         self.cache.put(key, embedding)
         return embedding
+
+
+def read_rows(method: str, entries: Sequence[Any], read: Callable[[Any], Any]) -> tuple[list[dict], list[tuple]]:
+    """One row per entry (it has `subset`, `name`, `error`), failed where the entry already failed or
+    `read(entry)` raises ImageError; and `(entry, row, what was read)` for the others, in order."""
+    rows, done = [], []
+    for entry in entries:
+        row = {"method": method, "subset": entry.subset, "image": entry.name, "status": "ok", "error": entry.error}
+        rows.append(row)
+        if entry.error:
+            row["status"] = "failed"
+            continue
+        try:
+            done.append((entry, row, read(entry)))
+        except ImageError as err:
+            row.update(status="failed", error=str(err))
+    return rows, done
 
 
 def split_per_image(score: Callable[[int, int], Sequence], rows: list[dict], name: str) -> list:

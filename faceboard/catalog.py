@@ -10,6 +10,60 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class ScoreFiles:
+    """One method's scores: a `score` stage's output, or `faceboard score`'s `OUT/scores/<method>`."""
+
+    folder: Path
+
+    @property
+    def per_image(self) -> Path:
+        """One row per image: status, error, `id_sim`, each metric, and `lq_<metric>` (the LQ input's value)
+        where the output has none."""
+        return self.folder / "per_image.parquet"
+
+    @property
+    def provenance(self) -> Path:
+        """Dataset, metrics, backbone, weights with hashes, versions."""
+        return self.folder / "provenance.json"
+
+    @property
+    def set_metrics(self) -> Path:
+        """One value per set metric (FID) over the method's outputs, and with LQ stand-ins for failed ones."""
+        return self.folder / "set_metrics.json"
+
+
+@dataclass(frozen=True)
+class BoardFiles:
+    """A built leaderboard: the DAG's `data/leaderboard`, or `faceboard score`'s OUT."""
+
+    folder: Path
+
+    @property
+    def leaderboard(self) -> Path:
+        """One row per (method, subset) and (method, `all`): means, score, validity, rank, comparability."""
+        return self.folder / "leaderboard.parquet"
+
+    @property
+    def per_image(self) -> Path:
+        """Every method's per-image rows, gated, with the failed-image charges marked (`charged`)."""
+        return self.folder / "per_image.parquet"
+
+    @property
+    def run_info(self) -> Path:
+        """The rules applied, metrics, backbones, weight hashes, versions, comparability."""
+        return self.folder / "run.json"
+
+    def scores(self, method: str) -> ScoreFiles:
+        """`faceboard score` keeps the submission's scores beside its board."""
+        return ScoreFiles(self.folder / "scores" / method)
+
+    @property
+    def submission_report(self) -> Path:
+        """`faceboard score`: what the submission held (missing, extra, ignored files), landmarks, failures."""
+        return self.folder / "report.json"
+
+
+@dataclass(frozen=True)
 class Catalog:
     root: Path
 
@@ -25,25 +79,13 @@ class Catalog:
         """A method's outputs: `<Subset>/<name>.png` plus `restore_log.parquet`."""
         return self.data / "restored" / method
 
-    def scores(self, method: str) -> Path:
-        """A method's per-image scores: `per_image.parquet` and `provenance.json`."""
-        return self.data / "scores" / method
+    def scores(self, method: str) -> ScoreFiles:
+        """A method's per-image scores."""
+        return ScoreFiles(self.data / "scores" / method)
 
     @property
-    def leaderboard_dir(self) -> Path:
-        return self.data / "leaderboard"
-
-    @property
-    def leaderboard(self) -> Path:
-        return self.leaderboard_dir / "leaderboard.parquet"
-
-    @property
-    def per_image(self) -> Path:
-        return self.leaderboard_dir / "per_image.parquet"
-
-    @property
-    def run_info(self) -> Path:
-        return self.leaderboard_dir / "run.json"
+    def board(self) -> BoardFiles:
+        return BoardFiles(self.data / "leaderboard")
 
     @property
     def report(self) -> Path:
@@ -70,17 +112,16 @@ class Catalog:
         return self.paired / "gallery"
 
     def paired_method(self, method: str) -> Path:
-        """A method on the synthetic LQ: `restored/`, `per_image.parquet` and `provenance.json` against HQ."""
+        """A method on the synthetic LQ: `restored/` and its scores against HQ (`paired_scores`)."""
         return self.paired / "methods" / method
 
-    @property
-    def paired_leaderboard_dir(self) -> Path:
-        """`leaderboard.parquet` (one row per method), `per_image.parquet`, `run.json`."""
-        return self.paired / "leaderboard"
+    def paired_scores(self, method: str) -> ScoreFiles:
+        return ScoreFiles(self.paired_method(method))
 
     @property
-    def paired_leaderboard(self) -> Path:
-        return self.paired_leaderboard_dir / "leaderboard.parquet"
+    def paired_board(self) -> BoardFiles:
+        """The paired leaderboard: one row per method, every method's per-image rows, the run record."""
+        return BoardFiles(self.paired / "leaderboard")
 
     @property
     def cache(self) -> Path:

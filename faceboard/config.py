@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from faceboard.env import PARAMS_FILE, find_root
+from faceboard.protocol import failure_limit
 
 
 class _Strict(BaseModel):
@@ -119,8 +120,15 @@ class MethodConfig(_Strict):
 
 
 class IdentityConfig(_Strict):
+    """The identity gate: a backbone, and at most `max_failures` failures per `failures_per` images,
+    scaled to the dataset's size (floor), so the official "10 of 450" allows none on 10 images."""
+
     backbone: str
-    max_failures: int = 10
+    max_failures: int = Field(10, ge=0)
+    failures_per: int = Field(450, gt=0)
+
+    def failure_limit(self, n_images: int) -> int:
+        return failure_limit(self.max_failures, self.failures_per, n_images)
 
 
 class ScoreTerm(_Strict):
@@ -142,7 +150,12 @@ class ScoreTerm(_Strict):
 
 
 class ScoreConfig(_Strict):
+    """The score terms, and what a failed image (missing, unreadable, wrong size, a metric that failed on
+    it) counts as in every mean and in FID: `worst` charges it a worst-case value
+    (faceboard.scoring.charge), `drop` leaves it out (not comparable: withholding bad images would pay)."""
+
     terms: dict[str, ScoreTerm]
+    failed_images: Literal["worst", "drop"] = "worst"
 
 
 class DegradationConfig(_Strict):

@@ -8,20 +8,18 @@ from pathlib import Path
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from faceboard.catalog import BoardFiles
 from faceboard.config import Params
+from faceboard.datasets.official import describe
+from faceboard.env import find_root
+from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
-from faceboard.scoring.comparability import not_comparable
-from faceboard.scoring.leaderboard import apply_gate, summarise
+from faceboard.protocol import NTIRE2025
+from faceboard.scoring import build
 from faceboard.scoring.per_image import Scorer
 from flows.stages import score_shards
 from tasks.landmarks import landmarks_for, with_failures
-from tasks.leaderboard import gate_for
-from tasks.score import (
-    items_for,
-    items_without_reference,
-    load_set_metrics,
-    write_scores,
-)
+from tasks.score import items_for, items_without_reference, write_scores
 
 
 @flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -29,7 +27,7 @@ def score_submission(
     submission: str, out: str, params: Params, metrics: dict[str, dict], device: str, cache: str,
     lq: str | None = None, landmarks: str | None = None, backbone: str | None = None,
 ) -> dict:
-    """Write `out/per_image.parquet` and `out/summary.parquet`; return a short report.
+    """Score the submission and build its leaderboard in `out` with the DAG's builder; return a short report.
 
     With `lq` but no `landmarks` CSV, landmarks are detected on the LQ images and written to
     `out/landmarks_detected.csv`; an LQ image without a detectable face is a failed row.
@@ -39,12 +37,14 @@ def score_submission(
     found = scan(folder)
     report: dict = {"submission": str(folder), "images": len(found.images),
                     "ignored_files": [str(p) for p in found.ignored], "duplicates": found.duplicates}
-    out_dir = Path(out)
+    board = BoardFiles(Path(out))
+    refs = []
+    lq_points = None
     if lq is not None:
         refs = list_images(Path(lq))
         if not refs:
             raise ValueError(f"{lq}: no LQ images")
-        lq_points = landmarks_for(refs, landmarks, out_dir)
+        lq_points = landmarks_for(refs, landmarks, board.folder)
         report["landmarks"] = lq_points.record
         items, extra = items_for(refs, found.images, lq_points.points)
         items = with_failures(items, lq_points.failures)
@@ -55,15 +55,14 @@ def score_submission(
         backbone = None
     scorer = Scorer(metrics, backbone, device, Path(cache))
     rows = score_shards(scorer, method, items, params.batch_size)
-    per_image = write_scores(out_dir, rows, scorer, {"submission": report})
-    gate = gate_for(params, backbone)
-    gated = apply_gate(per_image, gate)
-    gated.to_parquet(out_dir / "per_image.parquet", index=False)
-    reasons = not_comparable(scorer.provenance(), params.score.terms)
-    summary = summarise(gated, list(scorer.metrics), gate, params.score.terms,
-                        set_metrics={method: load_set_metrics(out_dir)}, not_comparable={method: reasons})
-    summary.to_parquet(out_dir / "summary.parquet", index=False)
+    dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
+                       find_root(), NTIRE2025)
+    write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
+    built = build.build(params, {method: board.scores(method)})
+    build.write(built, board)
     report.update(id_gate=backbone or "not run (no --lq given)", unavailable_metrics=scorer.unavailable,
-                  failed_images=int((gated["status"] == "failed").sum()), not_comparable_to_official=reasons)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+                  failed_images=int((built.per_image["status"] == "failed").sum()),
+                  comparable_to_official=built.run["comparable_to_official"],
+                  not_comparable_to_official=built.run["not_comparable_to_official"]["shared"])
+    write_bytes_atomic(board.submission_report, (json.dumps(report, indent=1) + "\n").encode())
     return report

@@ -30,7 +30,13 @@ from tasks.leaderboard import leaderboard_task
 from tasks.paired import paired_leaderboard_task, paired_method_task
 from tasks.report import report_task
 from tasks.restore import LOG, finish, prepare_output, restore_shard_task
-from tasks.score import items_for, load_dataset, score_shard_task, write_scores
+from tasks.score import (
+    describe_dataset,
+    items_for,
+    load_dataset,
+    score_shard_task,
+    write_scores,
+)
 
 
 def _context(root: str | Path) -> tuple[Path, Params, Catalog]:
@@ -66,19 +72,20 @@ def restore_flow(method: str, root: str = ".") -> str:
 @flow(name="score", flow_run_name="score-{method}", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_flow(method: str, root: str = ".") -> str:
     root, params, cat = _context(root)
-    lq, landmarks = load_dataset(cat.dataset(params.dataset))
+    dataset_dir = cat.dataset(params.dataset)
+    lq, landmarks = load_dataset(dataset_dir)
     restored = cat.restored(method)
     log = pd.read_parquet(restored / LOG)
     failures = {(r.subset, r.image): r.error for r in log.itertuples() if r.status == "failed"}
     items, _ = items_for(lq, list_images(restored), landmarks, failures)
-    items = with_failures(items, landmark_failures(cat.dataset(params.dataset)))
+    items = with_failures(items, landmark_failures(dataset_dir))
     scorer = Scorer(params.metrics, params.identity.backbone, resolve_device(params.device), cat.cache)
     rows = score_shards(scorer, method, items, params.batch_size)
-    manifest = read_manifest(cat.dataset(params.dataset)) or {}
-    write_scores(cat.scores(method), rows, scorer, {"dataset": params.dataset, "method": method,
-                                                     "dataset_fallback": manifest.get("fallback"),
-                                                     "method_config": params.methods[method].model_dump()})
-    return str(cat.scores(method))
+    manifest = read_manifest(dataset_dir) or {}
+    write_scores(cat.scores(method), rows, scorer, {
+        "dataset": describe_dataset(params, root, dataset_dir, lq, manifest), "method": method,
+        "dataset_fallback": manifest.get("fallback"), "method_config": params.methods[method].model_dump()})
+    return str(cat.scores(method).folder)
 
 
 def score_shards(scorer: Scorer, method: str, items: list[Item], batch_size: int) -> list[dict]:
@@ -91,14 +98,14 @@ def score_shards(scorer: Scorer, method: str, items: list[Item], batch_size: int
 @flow(name="leaderboard")
 def leaderboard_flow(root: str = ".") -> str:
     root, params, cat = _context(root)
-    leaderboard_task(params, {m: cat.scores(m) for m in params.methods}, cat.leaderboard_dir)
-    return str(cat.leaderboard)
+    leaderboard_task(params, {m: cat.scores(m) for m in params.methods}, cat.board)
+    return str(cat.board.leaderboard)
 
 
 @flow(name="report")
 def report_flow(root: str = ".") -> str:
     root, _, cat = _context(root)
-    return str(report_task(cat.leaderboard_dir, cat.report, cat.paired_leaderboard_dir, cat.paired_gallery))
+    return str(report_task(cat.board, cat.report, cat.paired_board, cat.paired_gallery))
 
 
 @flow(name="degrade", task_runner=ThreadPoolTaskRunner(max_workers=1))
@@ -123,4 +130,4 @@ def paired_flow(root: str = ".") -> str:
     for method in params.paired.methods:
         paired_method_task(method, params, cat, root, device)
     paired_leaderboard_task(params, cat)
-    return str(cat.paired_leaderboard)
+    return str(cat.paired_board.leaderboard)

@@ -25,8 +25,6 @@ from tasks.restore import restore_method
 from tasks.score import versions
 
 RESTORED = "restored"
-PER_IMAGE = "per_image.parquet"
-PROVENANCE = "provenance.json"
 KEYS = ["method", "subset", "image", "status", "error"]
 
 
@@ -46,9 +44,10 @@ def score_paired_method(method: str, params: Params, cat: Catalog, root: Path, d
     scorer = PairedScorer(params.paired.metrics, params.metrics, params.identity.backbone, device)
     rows = scorer.score(method, pairs, params.batch_size, desc=f"paired {method}")
     frame = pd.DataFrame(rows, columns=[*KEYS, *scorer.columns]).sort_values(["subset", "image"], kind="stable")
-    frame.to_parquet(out / PER_IMAGE, index=False)
+    files = cat.paired_scores(method)
+    frame.to_parquet(files.per_image, index=False)
     provenance = {**scorer.provenance(), **versions(), "method": method, "method_config": config.model_dump()}
-    (out / PROVENANCE).write_text(json.dumps(provenance, indent=1, sort_keys=True, default=str) + "\n")
+    files.provenance.write_text(json.dumps(provenance, indent=1, sort_keys=True, default=str) + "\n")
     return frame
 
 
@@ -56,16 +55,16 @@ def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
     """`leaderboard.parquet` (per method: mean of each metric), `per_image.parquet` and `run.json`."""
     frames, provenance = [], {}
     for method in params.paired.methods:
-        folder = cat.paired_method(method)
-        frames.append(pd.read_parquet(folder / PER_IMAGE))
-        provenance[method] = json.loads((folder / PROVENANCE).read_text())
+        files = cat.paired_scores(method)
+        frames.append(pd.read_parquet(files.per_image))
+        provenance[method] = json.loads(files.provenance.read_text())
     per_image = pd.concat(frames, ignore_index=True)
     metrics = [c for c in per_image.columns if c not in KEYS]
     table = summarise(per_image, metrics, params.paired.methods)
-    out = cat.paired_leaderboard_dir
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out / "leaderboard.parquet", index=False)
-    per_image.to_parquet(out / "per_image.parquet", index=False)
+    out = cat.paired_board
+    out.folder.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out.leaderboard, index=False)
+    per_image.to_parquet(out.per_image, index=False)
     setting = setting_for(params)
     unavailable = {name: why for p in provenance.values() for name, why in p["unavailable_metrics"].items()}
     run = {
@@ -79,7 +78,7 @@ def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
         "unavailable_metrics": unavailable,
         "methods": provenance,
     }
-    (out / "run.json").write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
+    out.run_info.write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
     return table
 
 

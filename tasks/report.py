@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from prefect import task
 
+from faceboard.catalog import BoardFiles
 from faceboard.report.html import gallery_section, paired_section, write_report
 
 
-def render_report(leaderboard_dir: Path, out: Path, paired_dir: Path | None = None,
+def render_report(board: BoardFiles, out: Path, paired: BoardFiles | None = None,
                   gallery_dir: Path | None = None) -> Path:
-    """The report of `leaderboard_dir`; the paired section and the gallery where their folders exist."""
-    run = json.loads((leaderboard_dir / "run.json").read_text())
-    return write_report(leaderboard_dir / "leaderboard.parquet", leaderboard_dir / "per_image.parquet", run, out,
-                        paired_section(paired_dir) if paired_dir else None,
+    """The report of `board`; the paired section and the gallery where they exist."""
+    return write_report(board, out, paired_section(paired) if paired else None,
                         gallery_section(gallery_dir) if gallery_dir else None)
 
 

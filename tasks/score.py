@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 from pathlib import Path
 
@@ -11,14 +10,15 @@ import pandas as pd
 from prefect import task
 
 import faceboard
+from faceboard.catalog import ScoreFiles
+from faceboard.config import Params
+from faceboard.datasets.official import describe
+from faceboard.files import sha256_file, write_bytes_atomic
 from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, lookup
 from faceboard.layout import ImageRef, list_images, match
-from faceboard.scoring.comparability import not_comparable
-from faceboard.scoring.per_image import FEATURES, Item, Scorer
-
-PER_IMAGE = "per_image.parquet"
-PROVENANCE = "provenance.json"
-SET_METRICS = "set_metrics.json"
+from faceboard.protocol import NTIRE2025
+from faceboard.scoring.comparability import method_reasons
+from faceboard.scoring.per_image import FEATURES, LQ_FEATURES, LQ_PREFIX, Item, Scorer
 
 
 def items_for(lq: list[ImageRef], outputs: list[ImageRef], landmarks: Landmarks | None,
@@ -49,28 +49,25 @@ def score_shard(scorer: Scorer, method: str, subset: str, items: list[Item], bat
     return scorer.score(method, items, batch_size, desc=f"score {method}/{subset}")
 
 
-def write_scores(out_dir: Path, rows: list[dict], scorer: Scorer, extra: dict | None = None) -> pd.DataFrame:
-    """Write `per_image.parquet`, `set_metrics.json` (FID: one value over all the method's images) and
-    `provenance.json` (metrics, weights with hashes, versions, why not comparable to the official score)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame([{k: v for k, v in row.items() if k != FEATURES} for row in rows])
-    for column in ("id_sim", *scorer.per_image_metrics):
+def write_scores(out: ScoreFiles, rows: list[dict], scorer: Scorer, extra: dict | None = None) -> pd.DataFrame:
+    """Write the per-image table, the set metrics (FID: one value over all the method's images, and one with
+    LQ stand-ins for failed images) and the provenance (dataset, metrics, weights with hashes, versions)."""
+    out.folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame([{k: v for k, v in row.items() if k not in (FEATURES, LQ_FEATURES)} for row in rows])
+    for column in ("id_sim", *scorer.per_image_metrics, *(LQ_PREFIX + m for m in scorer.per_image_metrics)):
         if column not in frame:
             frame[column] = float("nan")
     frame = frame.sort_values(["subset", "image"], kind="stable").reset_index(drop=True)
-    frame.to_parquet(out_dir / PER_IMAGE, index=False)
-    (out_dir / SET_METRICS).write_text(json.dumps(scorer.set_values(rows), indent=1, sort_keys=True) + "\n")
+    write_bytes_atomic(out.per_image, frame.to_parquet(index=False))
+    write_json(out.set_metrics, scorer.set_values(rows))
     provenance = {**scorer.provenance(), **versions(), **(extra or {})}
-    provenance["not_comparable_to_official"] = not_comparable(provenance)
-    (out_dir / PROVENANCE).write_text(json.dumps(provenance, indent=1, sort_keys=True, default=str) + "\n")
+    provenance["not_comparable_to_official"] = method_reasons(provenance)
+    write_json(out.provenance, provenance)
     return frame
 
 
-def load_set_metrics(out_dir: Path) -> dict[str, float]:
-    """{set metric: value} written by `write_scores` (NaN where it could not be computed)."""
-    path = out_dir / SET_METRICS
-    entries = json.loads(path.read_text()) if path.is_file() else {}
-    return {name: math.nan if entry["value"] is None else entry["value"] for name, entry in entries.items()}
+def write_json(path: Path, record: dict) -> None:
+    write_bytes_atomic(path, (json.dumps(record, indent=1, sort_keys=True, default=str) + "\n").encode())
 
 
 def versions() -> dict:
@@ -82,6 +79,14 @@ def versions() -> dict:
     return {"versions": {"faceboard": faceboard.__version__, "torch": torch.__version__, "pyiqa": pyiqa.__version__,
                          "pytorch_fid": pytorch_fid.__version__, "numpy": numpy.__version__,
                          "python": platform.python_version()}}
+
+
+def describe_dataset(params: Params, root: Path, dataset_dir: Path, lq: list[ImageRef], manifest: dict) -> dict:
+    """The fetched dataset's record (faceboard.datasets.official); landmarks named by how fetch got them."""
+    csv = dataset_dir / "landmarks.csv"
+    source = (manifest.get("landmarks") or {}).get("source", "csv")
+    landmarks = {"source": source, "sha256": sha256_file(csv)} if csv.is_file() else None
+    return describe(params.dataset, lq, landmarks, params, root, NTIRE2025)
 
 
 def load_dataset(dataset_dir: Path) -> tuple[list[ImageRef], Landmarks | None]:

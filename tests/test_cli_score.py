@@ -24,10 +24,10 @@ def scored(tmp_path_factory):
     return out, done.stdout
 
 
-def test_score_writes_per_image_and_summary(scored):
+def test_score_writes_per_image_and_leaderboard(scored):
     out, stdout = scored
     per_image = pd.read_parquet(out / "per_image.parquet")
-    summary = pd.read_parquet(out / "summary.parquet")
+    summary = pd.read_parquet(out / "leaderboard.parquet")
     assert len(per_image) == 10 and (per_image["status"] == "ok").all()
     for column in ("method", "subset", "image", "id_sim", "id_pass", "niqe", "piqe"):
         assert column in per_image
@@ -38,7 +38,7 @@ def test_score_writes_per_image_and_summary(scored):
     assert overall["n_images"] == 10 and overall["score_terms"] == "niqe"
     assert overall["score"] == pytest.approx(max(0.0, (10 - overall["niqe"]) / 10))
     assert not overall["comparable_to_official"]
-    assert "summary.parquet" in stdout
+    assert "leaderboard.parquet" in stdout and "run.json" in stdout
     csv = SAMPLE / "landmarks.csv"
     landmarks = json.loads((out / "report.json").read_text())["landmarks"]
     assert landmarks == {"source": "csv", "path": str(csv), "sha256": sha256_file(csv)}
@@ -60,7 +60,7 @@ def test_niqe_and_piqe_equal_pyiqa_on_the_same_tensors(scored):
 def test_without_lq_the_gate_is_not_run(tmp_path):
     done = run_cli("score", str(SUBMISSION), "--metrics", "niqe", "--out", str(tmp_path))
     assert "identity gate: not run" in done.stdout
-    summary = pd.read_parquet(tmp_path / "summary.parquet")
+    summary = pd.read_parquet(tmp_path / "leaderboard.parquet")
     assert (summary["id_backbone"] == "not run").all()
     assert pd.read_parquet(tmp_path / "per_image.parquet")["id_sim"].isna().all()
 
@@ -83,6 +83,9 @@ def test_flat_folder_of_mixed_formats_with_a_corrupt_file(tmp_path):
     bad = per_image[per_image["image"] == images[0].stem].iloc[0]
     assert bad["status"] == "failed" and "truncated" in bad["error"]
     assert not bad["id_pass"]
+    # charged the worst of its LQ input's NIQE and the method's own worst NIQE in that subset
+    others = per_image[(per_image["subset"] == bad["subset"]) & (per_image["status"] == "ok")]
+    assert bad["charged"] == "niqe" and bad["niqe"] == max(bad["lq_niqe"], others["niqe"].max())
     assert (per_image.drop(bad.name)["status"] == "ok").all()
     assert per_image["subset"].nunique() == 5  # flat names were matched back to their LQ subsets
 

@@ -67,10 +67,10 @@ def test_every_metric_is_finite_per_image_and_fid_only_overall(first):
     for column in (*PER_IMAGE, "id_sim"):
         assert np.isfinite(per_image[column]).all(), column
     assert "fid" not in per_image and "qalign" not in per_image
-    summary = pd.read_parquet(out / "summary.parquet").set_index("subset")
+    summary = pd.read_parquet(out / "leaderboard.parquet").set_index("subset")
     assert np.isfinite(summary.loc["all", "fid"])
     assert summary.drop(index="all")["fid"].isna().all()
-    fid = json.loads((out / "set_metrics.json").read_text())["fid"]
+    fid = json.loads((out / "scores" / SUBMISSION.name / "set_metrics.json").read_text())["fid"]
     assert fid["images"] == 10 and fid["value"] == pytest.approx(summary.loc["all", "fid"])
 
 
@@ -80,7 +80,7 @@ def test_qalign_is_unavailable_and_says_what_it_needs(first):
     line = next(line for line in stdout.splitlines() if "metric qalign unavailable" in line)
     for need in ("q-future/one-align in the Hugging Face cache", "transformers==4.37.2", "icecream"):
         assert need in line
-    provenance = json.loads((out / "provenance.json").read_text())
+    provenance = json.loads((out / "scores" / SUBMISSION.name / "provenance.json").read_text())
     assert "qalign" in provenance["unavailable_metrics"] and "qalign" not in provenance["metrics"]
 
 
@@ -90,16 +90,16 @@ def test_gate_is_adaface_with_the_official_thresholds(first):
     assert "identity gate: adaface_ir50" in stdout
     per_image = pd.read_parquet(out / "per_image.parquet")
     assert per_image.set_index("subset")["id_threshold"].to_dict() == OFFICIAL_THRESHOLDS
-    gate = json.loads((out / "provenance.json").read_text())["id_backbone"]
+    gate = json.loads((out / "scores" / SUBMISSION.name / "provenance.json").read_text())["id_backbone"]
     assert gate["backbone"] == "adaface_ir50" and gate["official"]
 
 
 @pytest.mark.slow
 def test_random_weights_are_never_comparable_and_each_file_is_named(first):
     out, _ = first
-    summary = pd.read_parquet(out / "summary.parquet")
+    summary = pd.read_parquet(out / "leaderboard.parquet")
     assert not summary["comparable_to_official"].any()
-    provenance = json.loads((out / "provenance.json").read_text())
+    provenance = json.loads((out / "scores" / SUBMISSION.name / "provenance.json").read_text())
     reasons = "\n".join(provenance["not_comparable_to_official"])
     published = ("RN50.pt", "musiq_koniq_ckpt-e95806b9.pth", "pt_inception-2015-12-05-6726825d.pth",
                  "inception_FFHQ_512-f7b384ab.pth")

@@ -35,8 +35,6 @@ from tasks.degrade import (
     setting_for,
 )
 from tasks.paired import (
-    PER_IMAGE,
-    PROVENANCE,
     build_paired_leaderboard,
     score_paired_method,
 )
@@ -98,10 +96,10 @@ def test_leaderboard_has_every_method_and_metric_with_directions(track):
     assert list(board["method"]) == METHODS
     assert list(board.columns[3:6]) == ["psnr", "ssim", "lpips"] and ID_SIM_HQ in board and "niqe" in board
     assert (board["n_images"] == 2).all() and (board["n_failed"] == 0).all()
-    run = json.loads((cat.paired_leaderboard_dir / "run.json").read_text())
+    run = json.loads(cat.paired_board.run_info.read_text())
     assert run["lower_better"]["lpips"] and run["lower_better"]["niqe"] and not run["lower_better"]["psnr"]
     assert run["best"]["niqe"] == board.loc[board["niqe"].idxmin(), "method"]
-    assert pd.read_parquet(cat.paired_leaderboard).equals(board)
+    assert pd.read_parquet(cat.paired_board.leaderboard).equals(board)
     if not (LPIPS_ALEX.present() and ALEXNET.present()):  # offline: said, with the URL and the target path
         assert board["lpips"].isna().all()
         reason = run["unavailable_metrics"]["lpips"]
@@ -110,7 +108,7 @@ def test_leaderboard_has_every_method_and_metric_with_directions(track):
 
 def test_lq_psnr_and_ssim_equal_pyiqa_between_the_degraded_and_hq_faces(track):
     _, _, cat, board = track
-    scores = pd.read_parquet(cat.paired_method("lq") / PER_IMAGE).set_index("image")
+    scores = pd.read_parquet(cat.paired_scores("lq").per_image).set_index("image")
     psnr, ssim = pyiqa.create_metric("psnr", device="cpu"), pyiqa.create_metric("ssim", device="cpu")
     expected = {}
     for name in scores.index:
@@ -142,7 +140,7 @@ def test_restored_outputs_and_provenance_are_written(track):
     for method in METHODS:
         folder = cat.paired_method(method)
         assert len(list((folder / "restored").rglob("*.png"))) == 2
-        provenance = json.loads((folder / PROVENANCE).read_text())
+        provenance = json.loads(cat.paired_scores(method).provenance.read_text())
         assert provenance["method"] == method and set(provenance["full_reference"]) >= {"psnr", "ssim"}
         assert provenance["full_reference"]["ssim"]["note"].startswith("pyiqa ssim: Y channel")
 
@@ -187,13 +185,15 @@ def test_lpips_runs_from_its_weight_files_and_reports_them_unverified(tmp_path, 
 
 def test_report_has_the_paired_section_and_the_gallery(track):
     _, _, cat, board = track
-    run = {"dataset": "sample", "metrics": ["niqe"], "score_terms": ["niqe"], "score_terms_used": ["niqe"],
-           "id_backbone": None, "max_failures": 10, "comparable_to_official": False,
-           "not_comparable_to_official": {}, "params_fingerprint": "0",
+    rules = {"id_backbone": None, "id_thresholds": {}, "max_failures": 10, "failures_per": 450, "n_images": 2,
+             "id_failure_limit": 0, "failed_images": "worst", "score_terms": {"niqe": {"headroom": 10}}}
+    run = {"dataset": "sample", "protocol": "ntire2025", "metrics": ["niqe"], "rules": rules,
+           "score_terms_used": ["niqe"], "comparable_to_official": False,
+           "not_comparable_to_official": {"shared": [], "per_method": {}}, "params_fingerprint": "0",
            "methods": {"lq": {"metrics": {}, "id_backbone": None, "unavailable_metrics": {}, "versions": {}}}}
     empty = pd.DataFrame({"method": [], "subset": [], "status": [], "id_pass": []})
     gallery = gallery_section(cat.paired_gallery)
-    html = render(empty, empty, run, paired_section(cat.paired_leaderboard_dir), gallery)
+    html = render(empty, empty, run, paired_section(cat.paired_board), gallery)
     section = html[html.index('id="paired"'):html.index('id="gallery"')]
     for method in METHODS:
         assert f'<td class="l">{method}</td>' in section

@@ -39,7 +39,7 @@ def test_score_reproduces_2025_table(params, row):
     total, used = score(values, params.score.terms)
     assert total == pytest.approx(expected, abs=1e-3)
     assert sorted(used) == sorted(values)
-    assert is_valid(failed, params.identity.max_failures) is valid
+    assert is_valid(failed, params.identity.failure_limit(450)) is valid
 
 
 def test_missing_terms_are_left_out_not_zero(params):

@@ -41,7 +41,8 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         if done.returncode:
             return done.returncode
     cat = Catalog(root)
-    print(f"leaderboard: {cat.leaderboard}\nper-image:   {cat.per_image}\npaired:      {cat.paired_leaderboard}\n"
+    print(f"leaderboard: {cat.board.leaderboard}\nper-image:   {cat.board.per_image}\n"
+          f"paired:      {cat.paired_board.leaderboard}\n"
           f"report:      {cat.report}")
     return 0
 

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _score(args: argparse.Namespace, root: Path) -> int:
     if args.lq and not Path(args.lq).is_dir():
         raise FileNotFoundError(f"--lq {args.lq}: no such folder")
-    from faceboard.catalog import Catalog
+    from faceboard.catalog import BoardFiles, Catalog
     from faceboard.config import load_params
     from faceboard.device import resolve_device
     from flows.score_submission import score_submission
@@ -50,5 +50,10 @@ def _score(args: argparse.Namespace, root: Path) -> int:
               + (f" (no face found in {len(marks['not_found'])} LQ images)" if marks.get("not_found") else ""))
     for name, why in report["unavailable_metrics"].items():
         print(f"  metric {name} unavailable: {why}")
-    print(f"per-image: {Path(args.out) / 'per_image.parquet'}\nsummary:   {Path(args.out) / 'summary.parquet'}")
+    if report["comparable_to_official"]:
+        print("  comparable to the official score")
+    for why in report["not_comparable_to_official"]:
+        print(f"  not comparable: {why}")
+    board = BoardFiles(Path(args.out))
+    print(f"leaderboard: {board.leaderboard}\nper-image:   {board.per_image}\nrun:         {board.run_info}")
     return 0

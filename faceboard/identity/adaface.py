@@ -89,8 +89,8 @@ def load_checkpoint(path: Path) -> IR50:
 
 def to_input(aligned_rgb: list[np.ndarray]) -> torch.Tensor:
     """112x112 RGB uint8 faces -> the network's BGR tensor in [-1, 1]."""
-    bgr = np.stack(aligned_rgb)[..., ::-1].astype(np.float32)
-    return torch.from_numpy((bgr / 255.0 - 0.5) / 0.5).permute(0, 3, 1, 2).contiguous()
+    bgr = np.stack(aligned_rgb)[..., ::-1] / 255.0  # float64, then float32, as the official to_input does
+    return torch.from_numpy(((bgr - 0.5) / 0.5).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
 
 
 class AdaFaceIR50:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from faceboard.catalog import BoardFiles
 from faceboard.degrade.presets import PRESETS
 from faceboard.imageio import read_rgb
 from faceboard.landmarks import load_landmarks
@@ -39,12 +40,12 @@ def render(leaderboard: pd.DataFrame, per_image: pd.DataFrame, run: dict,
     )
 
 
-def paired_section(leaderboard_dir: Path) -> dict | None:
+def paired_section(board: BoardFiles) -> dict | None:
     """The paired leaderboard and its run record, or None when the paired track has not run."""
-    if not (leaderboard_dir / "leaderboard.parquet").is_file():
+    if not board.leaderboard.is_file():
         return None
-    run = json.loads((leaderboard_dir / "run.json").read_text())
-    table = pd.read_parquet(leaderboard_dir / "leaderboard.parquet")
+    run = json.loads(board.run_info.read_text())
+    table = pd.read_parquet(board.leaderboard)
     arrows = {m: ("↓" if lower else "↑") for m, lower in run["lower_better"].items()}
     return {**run, "rows": table.to_dict("records"), "arrows": arrows}
 
@@ -64,9 +65,9 @@ def gallery_section(gallery_dir: Path) -> dict | None:
     return {"columns": columns, "rows": rows, "size": THUMB}
 
 
-def write_report(leaderboard_path: Path, per_image_path: Path, run: dict, out: Path,
-                 paired: dict | None = None, gallery: dict | None = None) -> Path:
-    html = render(pd.read_parquet(leaderboard_path), pd.read_parquet(per_image_path), run, paired, gallery)
+def write_report(board: BoardFiles, out: Path, paired: dict | None = None, gallery: dict | None = None) -> Path:
+    run = json.loads(board.run_info.read_text())
+    html = render(pd.read_parquet(board.leaderboard), pd.read_parquet(board.per_image), run, paired, gallery)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(html, encoding="utf-8")

@@ -1,41 +1,46 @@
-"""Whether scores may stand beside the official NTIRE 2025 ones, and if not, why.
+"""Whether a leaderboard may stand beside the official one (faceboard.protocol), and if not, why.
 
-Comparable needs all of: the dataset asked for (not an offline stand-in); the official identity gate
-(AdaFace IR-50); every official score term
-computed, with its default options; and every weight file of the gate and of those terms verified
-against a published or faceboard-pinned sha256 (a file with no known digest is not verified).
+Comparable needs every one of: the edition's official split (every LQ file matching the catalog's digests,
+all of them present), the organisers' landmarks, not an offline stand-in; the official identity gate with
+verified weights; the official thresholds and failure limit; exactly the official score terms with their
+official scales; the `worst` failed-image policy; and every official metric computed with default options
+and weights verified against a published or faceboard-pinned sha256.
+
+The rules come from params.yaml and concern the whole run; the rest from each method's scores
+(its `provenance.json`). A run is comparable only if every method is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from faceboard.config import Params
 from faceboard.metrics.table import METRICS
+from faceboard.protocol import NTIRE2025, Protocol
 
-OFFICIAL_TERMS = tuple(name for name, spec in METRICS.items() if spec.official)
 
-
-def not_comparable(provenance: Mapping, terms: Iterable[str] = OFFICIAL_TERMS) -> list[str]:
-    """Why scores with this provenance (a score stage's provenance.json) are not comparable; [] if they are.
-
-    `terms` are the score terms in use (params.yaml `score.terms`).
-    """
-    terms = list(terms)
+def method_reasons(provenance: Mapping, protocol: Protocol = NTIRE2025) -> list[str]:
+    """Why one method's scores (a score stage's provenance) are not comparable; [] if they are."""
     reasons = []
     stand_in = provenance.get("dataset_fallback")
     if stand_in:
         reasons.append(f"dataset {stand_in['dataset']} stood in for {stand_in['instead_of']} ({stand_in['reason']})")
-    if set(terms) != set(OFFICIAL_TERMS):
-        reasons.append(f"score terms {sorted(terms)} are not the official {sorted(OFFICIAL_TERMS)}")
+    dataset = provenance.get("dataset") or {}
+    if not dataset.get("official_split"):
+        why = dataset.get("not_official_because") or "the scored LQ set was not recorded"
+        reasons.append(f"not an official {protocol.name} split: {why}")
+    elif not dataset.get("official_landmarks"):
+        source = (dataset.get("landmarks") or {}).get("source", "none")
+        reasons.append(f"landmarks are not the organisers' CSV of {dataset['official_split']} (source: {source})")
     gate = provenance.get("id_backbone")
     if not gate:
         reasons.append("identity gate not run")
-    elif not gate.get("official"):
-        reasons.append(f"identity gate {gate.get('backbone')} is not the official one")
+    elif gate.get("backbone") != protocol.backbone or not gate.get("official"):
+        reasons.append(f"identity gate {gate.get('backbone')} is not the official {protocol.backbone}")
     else:
         reasons += _weights(f"identity gate {gate.get('backbone')}", gate)
     metrics, unavailable = provenance.get("metrics", {}), provenance.get("unavailable_metrics", {})
-    for name in terms:
+    for name in protocol.terms:
         if name not in metrics:
             reasons.append(f"{name}: not computed ({unavailable.get(name, 'not requested')})")
             continue
@@ -43,6 +48,47 @@ def not_comparable(provenance: Mapping, terms: Iterable[str] = OFFICIAL_TERMS) -
         if name in METRICS and metrics[name].get("options", {}) != METRICS[name].options:
             reasons.append(f"{name}: options {metrics[name].get('options')} differ from the official defaults")
     return reasons
+
+
+def rule_reasons(params: Params, backbone: str | None, protocol: Protocol = NTIRE2025) -> list[str]:
+    """Why the rules a run applies (params.yaml) are not the edition's; [] if they are."""
+    reasons = []
+    if backbone == protocol.backbone:
+        thresholds = params.thresholds(backbone)
+        if thresholds != protocol.thresholds:
+            reasons.append(f"identity thresholds {thresholds} are not the official {protocol.thresholds}")
+    identity = params.identity
+    if (identity.max_failures, identity.failures_per) != (protocol.max_failures, protocol.failures_per):
+        reasons.append(f"failure limit {identity.max_failures} of {identity.failures_per} is not the official "
+                       f"{protocol.max_failures} of {protocol.failures_per}")
+    terms = params.score.terms
+    for name, (kind, value) in protocol.terms.items():
+        if name not in terms:
+            reasons.append(f"score term {name} is left out")
+        elif terms[name].model_dump(exclude_none=True) != {kind: value}:
+            reasons.append(f"score term {name} {terms[name].model_dump(exclude_none=True)} is not the official "
+                           f"{{{kind!r}: {value}}}")
+    if extra := sorted(set(terms) - set(protocol.terms)):
+        reasons.append(f"score terms {extra} are not official")
+    if params.score.failed_images != protocol.failed_images:
+        reasons.append(f"failed images are handled by `{params.score.failed_images}`, not the official "
+                       f"`{protocol.failed_images}` (withholding bad images could pay)")
+    return reasons
+
+
+def judge(provenance: Mapping[str, Mapping], params: Params, backbone: str | None,
+          protocol: Protocol = NTIRE2025) -> dict:
+    """All reasons, grouped for people: `shared` (the rules, and what every method has in common) once,
+    then per method only its own; `by_method` has each method's full list."""
+    rules = rule_reasons(params, backbone, protocol)
+    own = {method: method_reasons(p, protocol) for method, p in provenance.items()}
+    common = [r for r in next(iter(own.values()), []) if all(r in reasons for reasons in own.values())]
+    return {
+        "comparable": not rules and not any(own.values()),
+        "shared": rules + common,
+        "per_method": {m: [r for r in reasons if r not in common] for m, reasons in own.items()},
+        "by_method": {m: rules + reasons for m, reasons in own.items()},
+    }
 
 
 def _weights(label: str, provenance: Mapping) -> list[str]:

@@ -1,4 +1,8 @@
-"""Per-image table -> leaderboard rows: ID gate, per-subset and overall means, score, validity, rank."""
+"""Per-image table -> leaderboard rows: ID gate, per-subset and overall means, score, validity, rank.
+
+Means run over every image of a row: values a failed image was charged (faceboard.scoring.charge)
+included, values still missing (policy `drop`) left out.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,21 @@ import pandas as pd
 
 from faceboard.config import ScoreTerm
 from faceboard.identity.gate import id_pass
+from faceboard.metrics.table import METRICS
 from faceboard.scoring.formula import is_valid, score
 
 ALL = "all"
+_SET_METRICS = {name for name, spec in METRICS.items() if spec.set_metric}
 
 
 @dataclass(frozen=True)
 class Gate:
-    """How identity was gated; `backbone=None` means the gate was not run (no LQ reference)."""
+    """How identity was gated: at most `limit` failures per method (the params' `max_failures` of
+    `failures_per`, scaled to the dataset); `backbone=None` means the gate was not run (no LQ reference)."""
 
     backbone: str | None
     thresholds: Mapping[str, float]
-    max_failures: int
+    limit: int
     official: bool = False
 
 
@@ -49,7 +56,7 @@ def summarise(
     set_metrics: Mapping[str, Mapping[str, float]] | None = None,
     not_comparable: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
-    """One row per (method, subset) plus (method, `all`); `per_image` must already be gated.
+    """One row per (method, subset) plus (method, `all`); `per_image` must already be gated and charged.
 
     `set_metrics[method]` holds metrics computed over a method's whole output set (FID); they
     enter only the `all` row. `not_comparable[method]` lists why the method's scores are not
@@ -59,7 +66,7 @@ def summarise(
     rows = []
     for method, frame in per_image.groupby("method", sort=True):
         failures = _id_failures(frame, gate)
-        valid = is_valid(failures, gate.max_failures) if gate.backbone else None
+        valid = is_valid(failures, gate.limit) if gate.backbone else None
         reasons = (not_comparable or {}).get(method, ["comparability not checked"])
         groups = [(s, g) for s, g in frame.groupby("subset", sort=True)]
         if [s for s, _ in groups] != [ALL]:
@@ -72,22 +79,25 @@ def summarise(
 
 
 def _row(method, subset, part, metrics, gate, terms, extra, valid, reasons) -> dict:
-    ok = part[part["status"] == "ok"]
-    means = {m: float(ok[m].mean()) if m in ok and ok[m].notna().any() else np.nan for m in metrics}
+    means = {m: float(part[m].mean()) if m in part and part[m].notna().any() else np.nan for m in metrics}
     means.update(extra)
     total, used = score(means, terms)
-    missing = [t for t in terms if t not in used]
+    # a computed term without a value here (terms never computed are the comparability reasons' business);
+    # set metrics (FID) exist for the `all` row only
+    missing = [t for t in terms if t in means and t not in used and (subset == ALL or t not in _SET_METRICS)]
     why = [*reasons, *([f"no value in this row for {', '.join(missing)}"] if missing else [])]
     if not gate.official and not why:
         why.append("identity gate is not the official one")
+    measured = part[part["status"] == "ok"]["id_sim"]
     return {
         "method": method,
         "subset": subset,
         "n_images": len(part),
         "n_failed": int((part["status"] != "ok").sum()),
         **means,
-        "id_sim_mean": float(ok["id_sim"].mean()) if ok["id_sim"].notna().any() else np.nan,
+        "id_sim_mean": float(measured.mean()) if measured.notna().any() else np.nan,
         "id_failures": _id_failures(part, gate),
+        "id_failure_limit": gate.limit if gate.backbone else None,
         "valid": valid,
         "score": total,
         "score_terms": ",".join(used),

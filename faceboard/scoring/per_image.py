@@ -5,6 +5,10 @@ recorded failure of that image; the rest of the list is scored.
 
 Set metrics (FID) give no per-image value: each scored row carries the image's features under
 `FEATURES`, and `Scorer.set_values(rows)` turns the rows of one method into one value per set metric.
+
+A row without a value (a failed image, or a metric that failed on it) also gets the LQ input's values,
+`lq_<metric>` (and its set-metric features under `LQ_FEATURES`): what the failed-image policy charges
+against (faceboard.scoring.charge).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
 
 FEATURES = "set_features"  # row key: {set metric: this image's feature vector}; never written to a table
+LQ_FEATURES = "lq_set_features"  # row key: the same for the LQ input, where the output has none
+LQ_PREFIX = "lq_"  # column prefix: a metric's value on the LQ input, where the output has none
 
 
 @dataclass(frozen=True)
@@ -67,21 +73,20 @@ class Scorer:
         return [name for name, metric in self.metrics.items() if not metric.spec.set_metric]
 
     def set_values(self, rows: list[dict]) -> dict[str, dict]:
-        """Each set metric over the features the rows carry: {name: {value, images, error}}.
+        """Each set metric over the features the rows carry: {name: {value, images, error, worst}}.
 
-        A set metric that cannot be computed gets value None and the error; it never stops the run.
+        `value` is over the outputs alone; `worst` ({value, images, lq_stand_ins, error}) adds the LQ input's
+        features for each image without output features. A set metric that cannot be computed gets value
+        None and the error; it never stops the run.
         """
         out = {}
         for name, metric in self.metrics.items():
-            if not metric.spec.set_metric:
-                continue
-            features = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
-            entry = {"value": None, "images": len(features), "error": ""}
-            try:
-                entry["value"] = float(metric.compute(np.stack(features) if features else np.empty((0, 0))))
-            except Exception as err:  # noqa: BLE001 - reported in set_metrics.json
-                entry["error"] = f"{type(err).__name__}: {err}"
-            out[name] = entry
+            if metric.spec.set_metric:
+                outputs = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
+                stand_ins = [row[LQ_FEATURES][name] for row in rows
+                             if name not in row.get(FEATURES, {}) and name in row.get(LQ_FEATURES, {})]
+                out[name] = {**_set_value(metric, outputs),
+                             "worst": {**_set_value(metric, outputs + stand_ins), "lq_stand_ins": len(stand_ins)}}
         return out
 
     def provenance(self) -> dict:
@@ -119,7 +124,39 @@ class Scorer:
         if self.backbone is not None:
             for row, sim in zip(ok, self._identity(kept, images, ok)):
                 row["id_sim"] = sim
+        self._lq_values(items, rows)
         return rows
+
+    def _lq_values(self, items: list[Item], rows: list[dict]) -> None:
+        """Give each row that lacks a metric value the LQ input's values of every metric (none where the LQ
+        image cannot be read either: the charge then falls back to other candidates)."""
+        lacking = [(item, row) for item, row in zip(items, rows) if item.lq is not None and self._lacks(row)]
+        read = []
+        for item, row in lacking:
+            try:
+                read.append((row, read_rgb_checked(item.lq, (self.size, self.size))))
+            except ImageError:
+                continue
+        if not read:
+            return
+        batch = to_batch([image for _, image in read])
+        scratch = [{"error": ""} for _ in read]  # an LQ metric error is not the output's error
+        for name, metric in self.metrics.items():
+            if metric.spec.set_metric:
+                values = split_per_image(lambda i, j, f=metric.features: f(batch[i:j]), scratch, name)
+                for (row, _), features in zip(read, values):
+                    if features is not None:
+                        row.setdefault(LQ_FEATURES, {})[name] = features
+            else:
+                values = split_per_image(lambda i, j, m=metric: m(batch[i:j]), scratch, name)
+                for (row, _), value in zip(read, values):
+                    row[LQ_PREFIX + name] = float("nan") if value is None else float(value)
+
+    def _lacks(self, row: dict) -> bool:
+        if row["status"] != "ok":
+            return True
+        return any(name not in row.get(FEATURES, {}) if metric.spec.set_metric else not np.isfinite(row.get(name, np.nan))
+                   for name, metric in self.metrics.items())
 
     def _identity(self, items: list[Item], outputs: list[np.ndarray], rows: list[dict]) -> list[float]:
         sims = []
@@ -144,6 +181,15 @@ class Scorer:
         embedding = self.backbone.embed([lq], [item.landmarks])[0]
         self.cache.put(key, embedding)
         return embedding
+
+
+def _set_value(metric: Any, features: list[np.ndarray]) -> dict:
+    entry = {"value": None, "images": len(features), "error": ""}
+    try:
+        entry["value"] = float(metric.compute(np.stack(features) if features else np.empty((0, 0))))
+    except Exception as err:  # noqa: BLE001 - reported in set_metrics.json
+        entry["error"] = f"{type(err).__name__}: {err}"
+    return entry
 
 
 def read_rows(method: str, entries: Sequence[Any], read: Callable[[Any], Any]) -> tuple[list[dict], list[tuple]]:

@@ -1,0 +1,115 @@
+"""The one leaderboard builder, for the DAG's `leaderboard` stage and for `faceboard score`.
+
+It reads every method's scores, refuses to combine scores made differently (dataset, protocol, ID
+backbone, metric set), gates identity with the limit scaled to the dataset, charges failed images,
+aggregates, ranks, and judges comparability with the official protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from faceboard.catalog import BoardFiles, ScoreFiles
+from faceboard.config import Params, fingerprint
+from faceboard.files import write_bytes_atomic
+from faceboard.identity.backbones import BACKBONES
+from faceboard.protocol import EDITIONS
+from faceboard.scoring.charge import charge_failed
+from faceboard.scoring.comparability import judge
+from faceboard.scoring.leaderboard import Gate, apply_gate, summarise
+
+#: What every method's scores must share to stand on one board (provenance field -> how it is read).
+AGREEMENT = {
+    "dataset": lambda p: (p.get("dataset") or {}).get("name"),
+    "LQ content": lambda p: (p.get("dataset") or {}).get("lq_sha256"),
+    "landmarks": lambda p: ((p.get("dataset") or {}).get("landmarks") or {}).get("sha256"),
+    "protocol": lambda p: (p.get("dataset") or {}).get("protocol"),
+    "ID backbone": lambda p: (p.get("id_backbone") or {}).get("backbone"),
+    "metric set": lambda p: tuple(sorted(p.get("metrics", {}))),
+}
+
+
+@dataclass(frozen=True)
+class Board:
+    table: pd.DataFrame  # leaderboard rows
+    per_image: pd.DataFrame  # gated, charged per-image rows of every method
+    run: dict[str, Any]  # the rules applied and where every number came from
+
+
+def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
+    """The leaderboard of the methods whose scores are in `scores` ({method: files})."""
+    per_image = pd.concat([pd.read_parquet(files.per_image) for files in scores.values()], ignore_index=True)
+    provenance = {method: json.loads(files.provenance.read_text()) for method, files in scores.items()}
+    agreed = _agreement(provenance)
+    backbone, metrics = agreed["ID backbone"], list(agreed["metric set"])
+    protocol = EDITIONS[agreed["protocol"]]
+    dataset = next(iter(provenance.values()))["dataset"]
+    limit = params.identity.failure_limit(dataset["images"])
+    gate = (Gate(backbone, params.thresholds(backbone), limit, BACKBONES[backbone].official) if backbone
+            else Gate(None, {}, limit))
+    policy = params.score.failed_images
+    per_image_metrics = [m for m in metrics if m in per_image]
+    charged = charge_failed(apply_gate(per_image, gate), per_image_metrics, policy)
+    set_metrics = {method: _set_metrics(files, policy) for method, files in scores.items()}
+    verdict = judge(provenance, params, backbone, protocol)
+    table = summarise(charged, metrics, gate, params.score.terms, set_metrics, not_comparable=verdict["by_method"])
+    run = {
+        "dataset": dataset["name"],
+        "dataset_record": dataset,
+        "protocol": protocol.name,
+        "rules": {
+            "id_backbone": backbone,
+            "id_thresholds": dict(gate.thresholds),
+            "max_failures": params.identity.max_failures,
+            "failures_per": params.identity.failures_per,
+            "n_images": dataset["images"],
+            "id_failure_limit": limit,
+            "failed_images": policy,
+            "score_terms": {name: term.model_dump(exclude_none=True) for name, term in params.score.terms.items()},
+        },
+        "metrics": metrics,
+        "score_terms_used": [t for t in params.score.terms if t in metrics],
+        "comparable_to_official": verdict["comparable"],
+        "not_comparable_to_official": {"shared": verdict["shared"], "per_method": verdict["per_method"]},
+        "params_fingerprint": fingerprint(params.model_dump()),
+        "methods": provenance,
+    }
+    return Board(table, charged, run)
+
+
+def write(board: Board, out: BoardFiles) -> None:
+    """The leaderboard, the per-image rows and run.json, each written atomically."""
+    out.folder.mkdir(parents=True, exist_ok=True)
+    for frame, path in ((board.table, out.leaderboard), (board.per_image, out.per_image)):
+        write_bytes_atomic(path, frame.to_parquet(index=False))
+    write_bytes_atomic(out.run_info, (json.dumps(board.run, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def _agreement(provenance: Mapping[str, Mapping]) -> dict[str, Any]:
+    """The shared value of each AGREEMENT field; ValueError naming the field and the methods that differ."""
+    agreed = {}
+    for field, read in AGREEMENT.items():
+        values: dict[Any, list[str]] = {}
+        for method, record in provenance.items():
+            values.setdefault(read(record), []).append(method)
+        if len(values) != 1:
+            detail = "; ".join(f"{', '.join(methods)}: {value}" for value, methods in values.items())
+            raise ValueError(f"scores disagree on {field} ({detail}): rescore them with the same settings")
+        agreed[field] = next(iter(values))
+    return agreed
+
+
+def _set_metrics(files: ScoreFiles, policy: str) -> dict[str, float]:
+    """{set metric: value} under the failed-image policy (NaN where it could not be computed)."""
+    entries = json.loads(files.set_metrics.read_text()) if files.set_metrics.is_file() else {}
+    values = {}
+    for name, entry in entries.items():
+        chosen = entry["worst"] if policy == "worst" else entry
+        values[name] = math.nan if chosen["value"] is None else chosen["value"]
+    return values

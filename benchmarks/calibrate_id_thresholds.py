@@ -28,8 +28,9 @@ from faceboard.identity.backbones import load_backbone
 from faceboard.identity.gate import cosine_similarity, id_pass
 from faceboard.imageio import read_rgb
 from faceboard.landmarks import load_landmarks
+from faceboard.protocol import NTIRE2025
 
-OFFICIAL_ADAFACE = {"CelebA": 0.5, "CelebChild-Test": 0.6, "LFW-Test": 0.6, "WebPhoto-Test": 0.3, "Wider-Test": 0.3}
+OFFICIAL_ADAFACE = NTIRE2025.thresholds
 
 
 def person(subset: str, stem: str) -> str:

@@ -151,7 +151,7 @@ class ScoreTerm(_Strict):
 
 class ScoreConfig(_Strict):
     """The score terms, and what a failed image (missing, unreadable, wrong size, a metric that failed on
-    it) counts as in every mean and in FID: `worst` charges it a worst-case value
+    it) counts as in every mean and in FID: `worst` charges it the board's worst value
     (faceboard.scoring.charge), `drop` leaves it out (not comparable: withholding bad images would pay)."""
 
     terms: dict[str, ScoreTerm]

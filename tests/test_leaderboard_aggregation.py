@@ -55,24 +55,24 @@ def test_summary_rows_means_score_validity_and_rank():
 def test_failed_image_counts_as_id_failure_and_is_charged_in_the_means():
     frame = _frame("m", [0.9, float("nan"), 0.9, 0.9], [4.0, float("nan"), 4.0, 6.0],
                    status=["ok", "failed", "ok", "ok"])
-    frame["lq_niqe"] = [float("nan"), 5.0, float("nan"), float("nan")]
+    frame["lq_niqe"] = [4.5, 5.0, 4.5, 5.5]
     gated = apply_gate(frame, GATE)
     worst = summarise(charge_failed(gated, ["niqe"], "worst"), ["niqe"], GATE, TERMS).set_index("subset")
     assert worst.loc["all", "n_failed"] == 1 and worst.loc["all", "id_failures"] == 1
-    assert worst.loc["A", "niqe"] == 4.5  # charged its LQ input's 5.0, worse than the method's 4.0 in A
+    assert worst.loc["A", "niqe"] == 5.0  # charged 6.0, the board's worst NIQE (subset B)
     dropped = summarise(charge_failed(gated, ["niqe"], "drop"), ["niqe"], GATE, TERMS).set_index("subset")
     assert dropped.loc["A", "niqe"] == 4.0 and dropped.loc["all", "niqe"] == pytest.approx(14 / 3)
 
 
-@pytest.mark.parametrize(("lq", "other", "own", "expected"), [
-    (5.0, 3.0, 2.0, 5.0),           # the LQ input is the worst candidate
-    (5.0, 9.0, 2.0, 9.0),           # another method did worse on that image
-    (2.0, 3.0, 7.0, 7.0),           # the method's own worst in that subset is worse than both
+@pytest.mark.parametrize(("lq", "other", "elsewhere", "expected"), [
+    (5.0, 3.0, 1.0, 5.0),           # the image's LQ input is the worst face on the board
+    (5.0, 9.0, 1.0, 9.0),           # another method did worse on that image
+    (2.0, 3.0, 7.0, 7.0),           # the method's own face in another subset is worse
     (math.nan, math.nan, 7.0, 7.0),
 ])
-def test_worst_charge_takes_the_worst_candidate(lq, other, own, expected):
-    mine = _frame("m", [0.9] * 4, [math.nan, own, 1.0, 1.0], status=["failed", "ok", "ok", "ok"])
-    mine["lq_niqe"] = [lq, math.nan, math.nan, math.nan]
+def test_worst_charge_is_the_worst_value_on_the_board(lq, other, elsewhere, expected):
+    mine = _frame("m", [0.9] * 4, [math.nan, 1.0, elsewhere, 1.0], status=["failed", "ok", "ok", "ok"])
+    mine["lq_niqe"] = [lq, 1.0, 1.0, 1.0]
     theirs = _frame("o", [0.9] * 4, [other, 1.0, 1.0, 1.0])
     charged = charge_failed(pd.concat([mine, theirs], ignore_index=True), ["niqe"], "worst")
     assert charged.loc[0, "niqe"] == expected and charged.loc[0, "charged"] == "niqe"
@@ -82,10 +82,8 @@ def test_worst_charge_takes_the_worst_candidate(lq, other, own, expected):
 def test_higher_is_better_metrics_are_charged_their_minimum():
     frame = _frame("m", [0.9] * 4, [4.0] * 4, status=["failed", "ok", "ok", "ok"])
     frame["musiq"] = [float("nan"), 60.0, 50.0, 70.0]
-    frame["lq_musiq"] = [55.0, float("nan"), float("nan"), float("nan")]
-    assert charge_failed(frame, ["musiq"], "worst").loc[0, "musiq"] == 55.0
-    frame.loc[0, "lq_musiq"] = 65.0
-    assert charge_failed(frame, ["musiq"], "worst").loc[0, "musiq"] == 60.0  # own worst in subset A
+    frame["lq_musiq"] = [55.0, 45.0, 58.0, 52.0]
+    assert charge_failed(frame, ["musiq"], "worst").loc[0, "musiq"] == 45.0
 
 
 def test_no_gate_leaves_validity_and_rank_empty():

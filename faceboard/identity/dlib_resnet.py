@@ -36,7 +36,6 @@ from typing import Any
 import cv2
 import dlib
 import numpy as np
-import skimage
 
 from faceboard.files import sha256_file
 from faceboard.identity.align import REFERENCE_112, align_face
@@ -107,7 +106,6 @@ class DlibResNet:
                 "dlib": dlib.__version__,
                 "face_recognition_models": importlib.metadata.version("face_recognition_models"),
                 "opencv": cv2.__version__,
-                "scikit-image": skimage.__version__,
                 "numpy": np.__version__,
             },
         }

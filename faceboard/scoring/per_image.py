@@ -6,9 +6,9 @@ recorded failure of that image; the rest of the list is scored.
 Set metrics (FID) give no per-image value: each scored row carries the image's features under
 `FEATURES`, and `Scorer.set_values(rows)` turns the rows of one method into one value per set metric.
 
-A row without a value (a failed image, or a metric that failed on it) also gets the LQ input's values,
-`lq_<metric>` (and its set-metric features under `LQ_FEATURES`): what the failed-image policy charges
-against (faceboard.scoring.charge).
+Every row also gets its LQ input's value of each per-image metric, `lq_<metric>`, and a row without output
+features its LQ input's set-metric features (`LQ_FEATURES`): what a failed image is charged against
+(faceboard.scoring.charge). LQ values are computed once per LQ image and cached by content.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from faceboard.cache import ArrayCache, embedding_key
 from faceboard.config import fingerprint
 from faceboard.files import sha256_file
-from faceboard.identity.cache import EmbeddingCache
 from faceboard.identity.gate import cosine_similarity
 from faceboard.imageio import ImageError, read_rgb_checked, to_batch
 from faceboard.metrics import table as metric_table
@@ -53,6 +53,8 @@ class Scorer:
                  size: int = 512) -> None:
         self.device = device
         self.size = size
+        self.cache_dir = cache_dir
+        self._lq_caches: dict[str, ArrayCache] = {}
         self.metrics, self.unavailable = {}, {}
         for name, options in metrics.items():
             try:
@@ -65,7 +67,7 @@ class Scorer:
             from faceboard.identity.backbones import load_backbone
 
             self.backbone = load_backbone(backbone, device)
-            self.cache = EmbeddingCache(cache_dir, backbone)
+            self.cache = ArrayCache(cache_dir / "embeddings" / backbone)
         self._lock = threading.Lock()  # models are shared by the shard threads of one flow
 
     @property
@@ -109,9 +111,13 @@ class Scorer:
 
     def _score_batch(self, method: str, items: list[Item]) -> list[dict]:
         rows, read = read_rows(method, items, lambda item: read_rgb_checked(item.output, (self.size, self.size)))
-        if not read:
-            return rows
-        kept, ok, images = (list(column) for column in zip(*read))
+        if read:
+            self._measure(*(list(column) for column in zip(*read)))
+        self._lq_values(items, rows)
+        return rows
+
+    def _measure(self, kept: list[Item], ok: list[dict], images: list[np.ndarray]) -> None:
+        """Each metric (set metrics: features) and the identity similarity of the images that were read."""
         batch = to_batch(images)
         for name, metric in self.metrics.items():
             if metric.spec.set_metric:
@@ -124,39 +130,52 @@ class Scorer:
         if self.backbone is not None:
             for row, sim in zip(ok, self._identity(kept, images, ok)):
                 row["id_sim"] = sim
-        self._lq_values(items, rows)
-        return rows
 
     def _lq_values(self, items: list[Item], rows: list[dict]) -> None:
-        """Give each row that lacks a metric value the LQ input's values of every metric (none where the LQ
-        image cannot be read either: the charge then falls back to other candidates)."""
-        lacking = [(item, row) for item, row in zip(items, rows) if item.lq is not None and self._lacks(row)]
-        read = []
-        for item, row in lacking:
-            try:
-                read.append((row, read_rgb_checked(item.lq, (self.size, self.size))))
-            except ImageError:
+        """Give every row its LQ input's value of each per-image metric (`lq_<metric>`), and a row without
+        output features its LQ input's set-metric features: computed once per LQ image (cached by content)."""
+        pending = []
+        for item, row in zip(items, rows):
+            if item.lq is None or not item.lq.is_file():
                 continue
+            sha, need = sha256_file(item.lq), []
+            for name, metric in self.metrics.items():
+                if metric.spec.set_metric and name in row.get(FEATURES, {}):
+                    continue
+                cached = self._lq_cache(name).get(sha)
+                if cached is None:
+                    need.append(name)
+                else:
+                    _put_lq(row, name, metric, cached)
+            if need:
+                pending.append((row, item, sha, need))
+        read = []
+        for row, item, sha, need in pending:
+            try:
+                read.append((row, sha, need, read_rgb_checked(item.lq, (self.size, self.size))))
+            except ImageError:
+                continue  # no LQ value: the charge takes the other values on the board
         if not read:
             return
-        batch = to_batch([image for _, image in read])
+        batch = to_batch([image for *_, image in read])
         scratch = [{"error": ""} for _ in read]  # an LQ metric error is not the output's error
         for name, metric in self.metrics.items():
-            if metric.spec.set_metric:
-                values = split_per_image(lambda i, j, f=metric.features: f(batch[i:j]), scratch, name)
-                for (row, _), features in zip(read, values):
-                    if features is not None:
-                        row.setdefault(LQ_FEATURES, {})[name] = features
-            else:
-                values = split_per_image(lambda i, j, m=metric: m(batch[i:j]), scratch, name)
-                for (row, _), value in zip(read, values):
-                    row[LQ_PREFIX + name] = float("nan") if value is None else float(value)
+            chosen = [i for i, (_, _, need, _) in enumerate(read) if name in need]
+            part, compute = batch[chosen], metric.features if metric.spec.set_metric else metric
+            values = split_per_image(lambda i, j, f=compute, x=part: f(x[i:j]), [scratch[i] for i in chosen], name)
+            for i, value in zip(chosen, values):
+                if value is not None:
+                    row, sha = read[i][:2]
+                    self._lq_cache(name).put(sha, np.asarray(value))
+                    _put_lq(row, name, metric, np.asarray(value))
 
-    def _lacks(self, row: dict) -> bool:
-        if row["status"] != "ok":
-            return True
-        return any(name not in row.get(FEATURES, {}) if metric.spec.set_metric else not np.isfinite(row.get(name, np.nan))
-                   for name, metric in self.metrics.items())
+    def _lq_cache(self, name: str) -> ArrayCache:
+        """LQ values of metric `name`, keyed by image content, under a folder named by everything that
+        produced them (options, weights digests, versions, device)."""
+        if name not in self._lq_caches:
+            producer = fingerprint({**self.metrics[name].provenance(), "device": str(self.device)})
+            self._lq_caches[name] = ArrayCache(self.cache_dir / "metrics" / f"{name}-{producer}")
+        return self._lq_caches[name]
 
     def _identity(self, items: list[Item], outputs: list[np.ndarray], rows: list[dict]) -> list[float]:
         sims = []
@@ -173,7 +192,7 @@ class Scorer:
         return sims
 
     def _lq_embedding(self, item: Item) -> np.ndarray:
-        key = self.cache.key(sha256_file(item.lq), item.landmarks)
+        key = embedding_key(sha256_file(item.lq), item.landmarks)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -181,6 +200,13 @@ class Scorer:
         embedding = self.backbone.embed([lq], [item.landmarks])[0]
         self.cache.put(key, embedding)
         return embedding
+
+
+def _put_lq(row: dict, name: str, metric: Any, value: np.ndarray) -> None:
+    if metric.spec.set_metric:
+        row.setdefault(LQ_FEATURES, {})[name] = value
+    else:
+        row[LQ_PREFIX + name] = float(value)
 
 
 def _set_value(metric: Any, features: list[np.ndarray]) -> dict:

@@ -53,6 +53,11 @@ class BoardFiles:
         """The rules applied, metrics, backbones, weight hashes, versions, comparability."""
         return self.folder / "run.json"
 
+    @property
+    def pairwise(self) -> Path:
+        """Per ordered pair of ranked methods, the share of bootstrap resamples in which A's score beats B's."""
+        return self.folder / "pairwise.parquet"
+
     def scores(self, method: str) -> ScoreFiles:
         """`faceboard score` keeps the submission's scores beside its board."""
         return ScoreFiles(self.folder / "scores" / method)

@@ -10,8 +10,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from faceboard import protocol as protocols
 from faceboard.env import PARAMS_FILE, find_root
-from faceboard.protocol import failure_limit
+from faceboard.protocol import Protocol, ScoreTerm
 
 
 class _Strict(BaseModel):
@@ -76,16 +77,18 @@ class SourceConfig(_Strict):
 
 
 class SubsetConfig(_Strict):
-    """One subset and its identity threshold for each ID backbone."""
+    """One subset and its identity threshold per ID backbone; the official backbone's comes from the
+    protocol unless set here (which makes the run not comparable)."""
 
-    id_threshold: dict[str, float]
+    id_threshold: dict[str, float] = Field(default_factory=dict)
 
 
 class DatasetConfig(_Strict):
     """A catalog entry. `kind`: `lq` (a benchmark: `lq/<Subset>/`, landmarks, subsets), `hq` (reference
     faces under `hq/`) or `reference` (a file such as FID statistics). `lq`/`landmarks` are paths in an
     embedded source; `landmarks: null` means none is published: they are detected at fetch.
-    `fallback`: the embedded dataset that stands in when the source cannot be reached."""
+    `fallback`: the embedded dataset that stands in when the source cannot be reached. `edition`: the
+    challenge edition (faceboard.protocol) whose data this is."""
 
     description: str = ""
     kind: Literal["lq", "hq", "reference"] = "lq"
@@ -95,6 +98,7 @@ class DatasetConfig(_Strict):
     image_size: int = 512
     subsets: dict[str, SubsetConfig] = Field(default_factory=dict)
     fallback: str | None = None
+    edition: str | None = None
     licence: str = ""
 
     @model_validator(mode="after")
@@ -121,41 +125,30 @@ class MethodConfig(_Strict):
 
 class IdentityConfig(_Strict):
     """The identity gate: a backbone, and at most `max_failures` failures per `failures_per` images,
-    scaled to the dataset's size (floor), so the official "10 of 450" allows none on 10 images."""
+    scaled to the dataset's size (floor), so the official "10 of 450" allows none on 10 images.
+    Unset, the limit is the protocol's."""
 
     backbone: str
-    max_failures: int = Field(10, ge=0)
-    failures_per: int = Field(450, gt=0)
-
-    def failure_limit(self, n_images: int) -> int:
-        return failure_limit(self.max_failures, self.failures_per, n_images)
-
-
-class ScoreTerm(_Strict):
-    """One term of the score: `scale * x`, or `max(0, (headroom - x) / headroom)`."""
-
-    scale: float | None = None
-    headroom: float | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> ScoreTerm:
-        if (self.scale is None) == (self.headroom is None):
-            raise ValueError("a score term needs exactly one of `scale` or `headroom`")
-        return self
-
-    def value(self, x: float) -> float:
-        if self.scale is not None:
-            return self.scale * x
-        return max(0.0, (self.headroom - x) / self.headroom)
+    max_failures: int | None = Field(None, ge=0)
+    failures_per: int | None = Field(None, gt=0)
 
 
 class ScoreConfig(_Strict):
-    """The score terms, and what a failed image (missing, unreadable, wrong size, a metric that failed on
-    it) counts as in every mean and in FID: `worst` charges it the board's worst value
+    """The score terms (unset: the protocol's), and what a failed image (missing, unreadable, wrong size, a
+    metric that failed on it) counts as in every mean and in FID: `worst` charges it the board's worst value
     (faceboard.scoring.charge), `drop` leaves it out (not comparable: withholding bad images would pay)."""
 
-    terms: dict[str, ScoreTerm]
+    terms: dict[str, ScoreTerm] | None = None
     failed_images: Literal["worst", "drop"] = "worst"
+
+
+class BootstrapConfig(_Strict):
+    """Confidence on the leaderboard (faceboard.scoring.bootstrap): `resamples` paired draws of the images,
+    stratified by subset and seeded by the top-level `seed`; `confidence` is the interval's coverage and the
+    share of resamples a method must win to be separable from the next."""
+
+    resamples: int = Field(1000, ge=1)
+    confidence: float = Field(0.95, gt=0, lt=1)
 
 
 class DegradationConfig(_Strict):
@@ -194,6 +187,7 @@ class PairedConfig(_Strict):
 
 
 class Params(_Strict):
+    protocol: str = "ntire2025"
     seed: int = 0
     device: str = "auto"
     batch_size: int = 8
@@ -203,11 +197,17 @@ class Params(_Strict):
     metrics: dict[str, dict[str, Any]]
     identity: IdentityConfig
     score: ScoreConfig
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     degradation: DegradationConfig = Field(default_factory=DegradationConfig)
     paired: PairedConfig = Field(default_factory=PairedConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:
+        for edition in {self.protocol, *(d.edition for d in self.datasets.values() if d.edition)}:
+            try:
+                protocols.get(edition)
+            except KeyError as err:
+                raise ValueError(err.args[0]) from None
         if self.dataset not in self.datasets:
             raise ValueError(f"dataset {self.dataset!r} is not among datasets: {sorted(self.datasets)}")
         return self
@@ -223,13 +223,36 @@ class Params(_Strict):
     def active_dataset(self) -> DatasetConfig:
         return self.datasets[self.dataset]
 
+    @property
+    def edition(self) -> Protocol:
+        """The protocol this run follows (faceboard.protocol)."""
+        return protocols.get(self.protocol)
+
+    @property
+    def score_terms(self) -> dict[str, ScoreTerm]:
+        return dict(self.score.terms) if self.score.terms is not None else dict(self.edition.terms)
+
+    @property
+    def failure_rule(self) -> tuple[int, int]:
+        """(max_failures, failures_per): params.yaml's, else the protocol's."""
+        identity, rules = self.identity, self.edition
+        return (rules.max_failures if identity.max_failures is None else identity.max_failures,
+                rules.failures_per if identity.failures_per is None else identity.failures_per)
+
+    def failure_limit(self, n_images: int) -> int:
+        return protocols.failure_limit(*self.failure_rule, n_images)
+
     def thresholds(self, backbone: str) -> dict[str, float]:
-        """Per-subset ID thresholds of the active dataset for `backbone`."""
+        """Per-subset ID thresholds of the active dataset for `backbone`: params.yaml's, else (for the
+        protocol's official backbone) the protocol's."""
+        official = self.edition.thresholds if backbone == self.edition.backbone else {}
         out = {}
         for name, subset in self.active_dataset.subsets.items():
-            if backbone not in subset.id_threshold:
-                raise KeyError(f"subset {name!r} has no id_threshold for backbone {backbone!r}")
-            out[name] = subset.id_threshold[backbone]
+            threshold = subset.id_threshold.get(backbone, official.get(name))
+            if threshold is None:
+                raise KeyError(f"subset {name!r} has no id_threshold for backbone {backbone!r} "
+                               f"(and protocol {self.protocol} gives none)")
+            out[name] = threshold
         return out
 
 

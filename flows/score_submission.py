@@ -14,7 +14,6 @@ from faceboard.datasets.official import describe
 from faceboard.env import find_root
 from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
-from faceboard.protocol import NTIRE2025
 from faceboard.scoring import build
 from faceboard.scoring.per_image import Scorer
 from flows.stages import score_shards
@@ -56,7 +55,7 @@ def score_submission(
     scorer = Scorer(metrics, backbone, device, Path(cache))
     rows = score_shards(scorer, method, items, params.batch_size)
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
-                       find_root(), NTIRE2025)
+                       find_root(), params.edition)
     write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
     built = build.build(params, {method: board.scores(method)})
     build.write(built, board)

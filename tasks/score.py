@@ -16,7 +16,6 @@ from faceboard.datasets.official import describe
 from faceboard.files import sha256_file, write_bytes_atomic
 from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, lookup
 from faceboard.layout import ImageRef, list_images, match
-from faceboard.protocol import NTIRE2025
 from faceboard.scoring.comparability import method_reasons
 from faceboard.scoring.per_image import FEATURES, LQ_FEATURES, LQ_PREFIX, Item, Scorer
 
@@ -86,7 +85,7 @@ def describe_dataset(params: Params, root: Path, dataset_dir: Path, lq: list[Ima
     csv = dataset_dir / "landmarks.csv"
     source = (manifest.get("landmarks") or {}).get("source", "csv")
     landmarks = {"source": source, "sha256": sha256_file(csv)} if csv.is_file() else None
-    return describe(params.dataset, lq, landmarks, params, root, NTIRE2025)
+    return describe(params.dataset, lq, landmarks, params, root, params.edition)
 
 
 def load_dataset(dataset_dir: Path) -> tuple[list[ImageRef], Landmarks | None]:

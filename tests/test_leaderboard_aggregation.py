@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from faceboard.config import ScoreTerm
+from faceboard.protocol import ScoreTerm
 from faceboard.scoring.charge import charge_failed
 from faceboard.scoring.leaderboard import Gate, apply_gate, summarise
 

@@ -36,23 +36,23 @@ def params():
 def test_score_reproduces_2025_table(params, row):
     team, niqe, clipiqa, maniqa, musiq, qalign, fid, failed, valid, expected = row
     values = dict(niqe=niqe, clipiqa=clipiqa, maniqa=maniqa, musiq=musiq, qalign=qalign, fid=fid)
-    total, used = score(values, params.score.terms)
+    total, used = score(values, params.score_terms)
     assert total == pytest.approx(expected, abs=1e-3)
     assert sorted(used) == sorted(values)
-    assert is_valid(failed, params.identity.failure_limit(450)) is valid
+    assert is_valid(failed, params.failure_limit(450)) is valid
 
 
 def test_missing_terms_are_left_out_not_zero(params):
-    total, used = score({"niqe": 4.0, "musiq": float("nan")}, params.score.terms)
+    total, used = score({"niqe": 4.0, "musiq": float("nan")}, params.score_terms)
     assert used == ["niqe"]
     assert total == pytest.approx(0.6)
 
 
 def test_headroom_terms_clip_at_zero(params):
-    assert score({"niqe": 12.0}, params.score.terms)[0] == 0.0
-    assert score({"fid": 150.0}, params.score.terms)[0] == 0.0
+    assert score({"niqe": 12.0}, params.score_terms)[0] == 0.0
+    assert score({"fid": 150.0}, params.score_terms)[0] == 0.0
 
 
 def test_no_terms_gives_nan(params):
-    total, used = score({}, params.score.terms)
+    total, used = score({}, params.score_terms)
     assert used == [] and total != total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="import from this folder or archive instead of downloading (verified the same way)")
     fetch.set_defaults(handler=_fetch, online=lambda args: args.from_dir is None)
 
-    sub.add_parser("datasets", help="the dataset catalog: kind, source, state on disk, how to get it").set_defaults(
-        handler=_datasets)
+    datasets = sub.add_parser("datasets", help="the dataset catalog: kind, edition, source, state on disk, how to get it")
+    datasets.add_argument("-v", "--verbose", action="store_true", help="also how to get each hand-downloaded dataset")
+    datasets.set_defaults(handler=_datasets)
 
 
 def _fetch(args: argparse.Namespace, root: Path) -> int:
@@ -51,14 +53,18 @@ def _datasets(args: argparse.Namespace, root: Path) -> int:
     from faceboard.config import load_params
 
     params = load_params(root / "params.yaml")
-    print(f"  {'dataset':24} {'kind':9} {'source':8} {'state':12} get it")
+    print(f"  {'dataset':24} {'kind':9} {'edition':10} {'source':8} {'state':12} get it")
     for name, config in params.datasets.items():
         how = f"faceboard fetch {name}"
         if config.source.type == "manual":
             how += f" --from DIR   (download by hand: {config.source.page})"
         mark = "*" if name == params.dataset else " "
-        print(f"{mark} {name:24} {config.kind:9} {config.source.type:8} {_state(Catalog(root), name, config):12} {how}")
-    print("* the active dataset (params.yaml `dataset`); state as recorded in each manifest.json")
+        print(f"{mark} {name:24} {config.kind:9} {config.edition or '-':10} {config.source.type:8} "
+              f"{_state(Catalog(root), name, config):12} {how}")
+        if config.source.type == "manual" and args.verbose:
+            print(textwrap.indent(textwrap.fill(config.source.note, 100), " " * 6))
+    print("* the active dataset (params.yaml `dataset`); state as recorded in each manifest.json; "
+          "-v: how to get the hand-downloaded ones")
     return 0
 
 

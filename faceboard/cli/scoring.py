@@ -55,5 +55,6 @@ def _score(args: argparse.Namespace, root: Path) -> int:
     for why in report["not_comparable_to_official"]:
         print(f"  not comparable: {why}")
     board = BoardFiles(Path(args.out))
-    print(f"leaderboard: {board.leaderboard}\nper-image:   {board.per_image}\nrun:         {board.run_info}")
+    print(f"leaderboard: {board.leaderboard}\nper-image:   {board.per_image}\npairwise:    {board.pairwise}\n"
+          f"run:         {board.run_info}")
     return 0

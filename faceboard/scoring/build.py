@@ -19,7 +19,7 @@ from faceboard.catalog import BoardFiles, ScoreFiles
 from faceboard.config import Params, fingerprint
 from faceboard.files import write_bytes_atomic
 from faceboard.identity.backbones import BACKBONES
-from faceboard.protocol import EDITIONS
+from faceboard.scoring import bootstrap
 from faceboard.scoring.charge import charge_failed
 from faceboard.scoring.comparability import judge
 from faceboard.scoring.leaderboard import Gate, apply_gate, summarise
@@ -40,6 +40,7 @@ class Board:
     table: pd.DataFrame  # leaderboard rows
     per_image: pd.DataFrame  # gated, charged per-image rows of every method
     run: dict[str, Any]  # the rules applied and where every number came from
+    pairwise: pd.DataFrame  # per ordered pair of ranked methods: share of resamples in which A beats B
 
 
 def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
@@ -47,10 +48,13 @@ def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
     per_image = pd.concat([pd.read_parquet(files.per_image) for files in scores.values()], ignore_index=True)
     provenance = {method: json.loads(files.provenance.read_text()) for method, files in scores.items()}
     agreed = _agreement(provenance)
-    backbone, metrics = agreed["ID backbone"], list(agreed["metric set"])
-    protocol = EDITIONS[agreed["protocol"]]
+    backbone, metrics, protocol = agreed["ID backbone"], list(agreed["metric set"]), params.edition
+    if agreed["protocol"] != protocol.name:
+        raise ValueError(f"scores were made for protocol {agreed['protocol']}, the run follows {protocol.name}: "
+                         "rescore them")
     dataset = next(iter(provenance.values()))["dataset"]
-    limit = params.identity.failure_limit(dataset["images"])
+    limit = params.failure_limit(dataset["images"])
+    terms = params.score_terms
     gate = (Gate(backbone, params.thresholds(backbone), limit, BACKBONES[backbone].official) if backbone
             else Gate(None, {}, limit))
     policy = params.score.failed_images
@@ -58,7 +62,9 @@ def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
     charged = charge_failed(apply_gate(per_image, gate), per_image_metrics, policy)
     set_metrics = {method: _set_metrics(files, policy) for method, files in scores.items()}
     verdict = judge(provenance, params, backbone, protocol)
-    table = summarise(charged, metrics, gate, params.score.terms, set_metrics, not_comparable=verdict["by_method"])
+    table = summarise(charged, metrics, gate, terms, set_metrics, not_comparable=verdict["by_method"])
+    table, pairwise = bootstrap.confidence(charged, table, metrics, terms, params.bootstrap, params.seed)
+    table.insert(2, "protocol", protocol.name)
     run = {
         "dataset": dataset["name"],
         "dataset_record": dataset,
@@ -66,27 +72,28 @@ def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
         "rules": {
             "id_backbone": backbone,
             "id_thresholds": dict(gate.thresholds),
-            "max_failures": params.identity.max_failures,
-            "failures_per": params.identity.failures_per,
+            "max_failures": params.failure_rule[0],
+            "failures_per": params.failure_rule[1],
             "n_images": dataset["images"],
             "id_failure_limit": limit,
             "failed_images": policy,
-            "score_terms": {name: term.model_dump(exclude_none=True) for name, term in params.score.terms.items()},
+            "score_terms": {name: term.model_dump(exclude_none=True) for name, term in terms.items()},
         },
         "metrics": metrics,
-        "score_terms_used": [t for t in params.score.terms if t in metrics],
+        "score_terms_used": [t for t in terms if t in metrics],
         "comparable_to_official": verdict["comparable"],
         "not_comparable_to_official": {"shared": verdict["shared"], "per_method": verdict["per_method"]},
         "params_fingerprint": fingerprint(params.model_dump()),
+        "bootstrap": bootstrap.record(params.bootstrap, params.seed),
         "methods": provenance,
     }
-    return Board(table, charged, run)
+    return Board(table, charged, run, pairwise)
 
 
 def write(board: Board, out: BoardFiles) -> None:
     """The leaderboard, the per-image rows and run.json, each written atomically."""
     out.folder.mkdir(parents=True, exist_ok=True)
-    for frame, path in ((board.table, out.leaderboard), (board.per_image, out.per_image)):
+    for frame, path in ((board.table, out.leaderboard), (board.per_image, out.per_image), (board.pairwise, out.pairwise)):
         write_bytes_atomic(path, frame.to_parquet(index=False))
     write_bytes_atomic(out.run_info, (json.dumps(board.run, indent=1, sort_keys=True, default=str) + "\n").encode())
 

@@ -26,7 +26,9 @@ def method_reasons(provenance: Mapping, protocol: Protocol = NTIRE2025) -> list[
     if stand_in:
         reasons.append(f"dataset {stand_in['dataset']} stood in for {stand_in['instead_of']} ({stand_in['reason']})")
     dataset = provenance.get("dataset") or {}
-    if not dataset.get("official_split"):
+    if dataset.get("protocol", protocol.name) != protocol.name:
+        reasons.append(f"scored for protocol {dataset['protocol']}, not {protocol.name}")
+    elif not dataset.get("official_split"):
         why = dataset.get("not_official_because") or "the scored LQ set was not recorded"
         reasons.append(f"not an official {protocol.name} split: {why}")
     elif not dataset.get("official_landmarks"):
@@ -51,23 +53,26 @@ def method_reasons(provenance: Mapping, protocol: Protocol = NTIRE2025) -> list[
 
 
 def rule_reasons(params: Params, backbone: str | None, protocol: Protocol = NTIRE2025) -> list[str]:
-    """Why the rules a run applies (params.yaml) are not the edition's; [] if they are."""
+    """Why the rules a run applies (params.yaml, resolved against its protocol) are not `protocol`'s; [] if
+    they are."""
     reasons = []
+    if params.protocol != protocol.name:
+        reasons.append(f"the run follows protocol {params.protocol}, not {protocol.name}")
     if backbone == protocol.backbone:
         thresholds = params.thresholds(backbone)
         if thresholds != protocol.thresholds:
             reasons.append(f"identity thresholds {thresholds} are not the official {protocol.thresholds}")
-    identity = params.identity
-    if (identity.max_failures, identity.failures_per) != (protocol.max_failures, protocol.failures_per):
-        reasons.append(f"failure limit {identity.max_failures} of {identity.failures_per} is not the official "
+    limit = params.failure_rule
+    if limit != (protocol.max_failures, protocol.failures_per):
+        reasons.append(f"failure limit {limit[0]} of {limit[1]} is not the official "
                        f"{protocol.max_failures} of {protocol.failures_per}")
-    terms = params.score.terms
-    for name, (kind, value) in protocol.terms.items():
+    terms = params.score_terms
+    for name, term in protocol.terms.items():
         if name not in terms:
             reasons.append(f"score term {name} is left out")
-        elif terms[name].model_dump(exclude_none=True) != {kind: value}:
+        elif terms[name] != term:
             reasons.append(f"score term {name} {terms[name].model_dump(exclude_none=True)} is not the official "
-                           f"{{{kind!r}: {value}}}")
+                           f"{term.model_dump(exclude_none=True)}")
     if extra := sorted(set(terms) - set(protocol.terms)):
         reasons.append(f"score terms {extra} are not official")
     if params.score.failed_images != protocol.failed_images:

@@ -1,11 +1,11 @@
-"""The challenge score: a sum of per-metric terms (params.yaml `score.terms`) and the ID validity rule."""
+"""The challenge score: a sum of per-metric terms (the protocol's, or params.yaml `score.terms`) and the ID validity rule."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
-from faceboard.config import ScoreTerm
+from faceboard.protocol import ScoreTerm
 
 
 def score(values: Mapping[str, float], terms: Mapping[str, ScoreTerm]) -> tuple[float, list[str]]:

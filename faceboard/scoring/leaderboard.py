@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from faceboard.config import ScoreTerm
 from faceboard.identity.gate import id_pass
 from faceboard.metrics.table import METRICS
+from faceboard.protocol import ScoreTerm
 from faceboard.scoring.formula import is_valid, score
 
 ALL = "all"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from faceboard.files import sha256_file
 from faceboard.imageio import is_image_file
 
 FLAT_SUBSET = "all"
@@ -135,3 +137,10 @@ def by_subset(items: Iterable[T]) -> dict[str, list[T]]:
     for item in items:
         shards.setdefault(item.subset, []).append(item)
     return shards
+
+
+def content_digest(refs: Iterable[ImageRef]) -> str:
+    """sha256 of a `sha256sum`-style listing of the images (`<digest>  <subset>/<file>`, sorted): one value
+    that changes when any image's bytes, name or subset does."""
+    lines = sorted(f"{sha256_file(ref.path)}  {ref.subset}/{ref.path.name}\n" for ref in refs)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()

@@ -59,9 +59,9 @@ def restore_flow(method: str, root: str = ".") -> str:
     root, params, cat = _context(root)
     config = params.methods[method]
     out = cat.restored(method)
-    prepare_output(out, method, config, root)
-    device = resolve_device(params.device)
     refs = list_images(cat.dataset(params.dataset) / "lq")
+    prepare_output(out, method, config, refs, root)
+    device = resolve_device(params.device)
     futures = [restore_shard_task.with_options(cache_policy=NO_CACHE).submit(
         method, config, subset, shard, out, root, device, params.batch_size, seed=params.seed)
         for subset, shard in by_subset(refs).items()]

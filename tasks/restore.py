@@ -22,7 +22,15 @@ from prefect import task
 from faceboard.config import MethodConfig
 from faceboard.files import write_bytes_atomic
 from faceboard.imageio import ImageError, read_rgb_checked, write_png_atomic
-from faceboard.layout import FLAT_SUBSET, ImageRef, by_subset, list_images, match, scan
+from faceboard.layout import (
+    FLAT_SUBSET,
+    ImageRef,
+    by_subset,
+    content_digest,
+    list_images,
+    match,
+    scan,
+)
 from faceboard.methods import execution, registry, submission
 from faceboard.methods.chain import STAGE_SEPARATOR
 from faceboard.progress import progress
@@ -34,10 +42,13 @@ COLUMNS = ["method", "subset", "image", "status", "error", "stages", "resumed"]
 SHOWN = 10  # names printed per problem in the summary (the log has them all)
 
 
-def prepare_output(out_dir: Path, method: str, config: MethodConfig, root: Path = Path(".")) -> None:
-    """Keep finished work only if it was made by this exact method configuration (and submitted content)."""
+def prepare_output(out_dir: Path, method: str, config: MethodConfig, lq: list[ImageRef],
+                   root: Path = Path(".")) -> None:
+    """Keep finished work only if it was made from these LQ images by this exact method configuration (and
+    submitted content): switching datasets never keeps an output of an image that shares a name."""
     spec = registry.get(config.type, root)
-    stamp = {"method": method, "type": config.type, "options": config.options, "version": spec.version}
+    stamp = {"method": method, "type": config.type, "options": config.options, "version": spec.version,
+             "inputs": content_digest(lq)}
     if spec.kind == registry.CHAIN:
         try:
             stamp["stage_versions"] = [part.version for part in execution.parts(spec, config.options, root)]
@@ -182,8 +193,8 @@ def restore_method(
     device: str = "cpu", batch_size: int = 8, seed: int = 0,
 ) -> pd.DataFrame:
     """All shards of one method, sequentially (the engine-free path); writes and summarises the log."""
-    prepare_output(out_dir, method, config, root)
     refs = list_images(lq_dir)
+    prepare_output(out_dir, method, config, refs, root)
     rows = []
     for subset, shard in by_subset(refs).items():
         rows += restore_shard(method, config, subset, shard, out_dir, root, device, batch_size, seed=seed)

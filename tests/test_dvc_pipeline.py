@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def dvc(project, *args):
     done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True,
-                          env=with_venv_on_path())
+                          env=with_venv_on_path(), check=False)
     assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
@@ -75,7 +75,7 @@ def test_in_process_flow_gives_the_same_leaderboard(project, tmp_path):
     _, _, dvc_board = project
     other = copy_project(tmp_path)
     done = subprocess.run([sys.executable, "-m", "faceboard.cli", "run", "--no-dvc"], cwd=other,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "leaderboard.parquet" in done.stdout
     flow_board = pd.read_parquet(other / "data/leaderboard/leaderboard.parquet")

@@ -7,7 +7,6 @@ sha256 with that split's pinned landmark digest. The same record serves the DAG 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from faceboard.config import Params
 from faceboard.datasets.manifest import read_checksums
 from faceboard.files import sha256_file
-from faceboard.layout import ImageRef
+from faceboard.layout import ImageRef, content_digest
 from faceboard.protocol import Protocol
 
 
@@ -24,7 +23,6 @@ def describe(name: str, lq: list[ImageRef], landmarks: dict[str, Any] | None, pa
     """The scored LQ set: name, counts per subset, a digest of its content, the landmarks' origin, and the
     official split of `protocol` it is (or why it is none)."""
     digests = {f"{ref.subset}/{ref.path.name}": sha256_file(ref.path) for ref in lq}
-    listing = "".join(f"{digest}  {path}\n" for path, digest in sorted(digests.items()))
     split, why = _official_split(digests, params, root, protocol)
     landmark_digest = (landmarks or {}).get("sha256")
     official_digest = _landmarks_digest(params, split) if split else None
@@ -33,7 +31,7 @@ def describe(name: str, lq: list[ImageRef], landmarks: dict[str, Any] | None, pa
         "protocol": protocol.name,
         "images": len(lq),
         "subsets": dict(sorted(Counter(ref.subset for ref in lq).items())),
-        "lq_sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "lq_sha256": content_digest(lq),
         "official_split": split,
         "not_official_because": why,
         "landmarks": landmarks or {"source": "none"},

@@ -99,7 +99,7 @@ def test_score_detects_landmarks_and_records_them(scored_without_csv, detector: 
     assert report["landmarks"]["source"] == "detected"
     assert report["landmarks"]["detector"] == detector.provenance()
     assert report["landmarks"]["not_found"] == ["CelebA/noise"]
-    provenance = json.loads((out / "provenance.json").read_text())
+    provenance = json.loads((out / "scores" / "submission" / "provenance.json").read_text())
     assert provenance["submission"]["landmarks"] == report["landmarks"]
     assert "landmarks_detected.csv" in stdout and "no face found in 1 LQ images" in stdout
 

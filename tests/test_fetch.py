@@ -389,9 +389,9 @@ def test_cli_fetch_lists_and_imports(project, release):
     assert "served: 11 files in" in done.stdout and "lq: sha256 of release.tar.gz" in done.stdout
     assert (project / "data" / "datasets" / "served" / "manifest.json").is_file()
     table = run_cli("datasets", cwd=project).stdout
-    assert re.search(r"  served\s+lq\s+http\s+verified\s+faceboard fetch served", table)
-    assert re.search(r"\* ntire2025-val-sample\s+lq\s+embedded\s+absent", table)
-    assert re.search(r"lfw-test\s+lq\s+manual\s+absent\s+faceboard fetch lfw-test --from DIR", table)
+    assert re.search(r"  served\s+lq\s+-\s+http\s+verified\s+faceboard fetch served", table)
+    assert re.search(r"\* ntire2025-val-sample\s+lq\s+ntire2025\s+embedded\s+absent", table)
+    assert re.search(r"lfw-test\s+lq\s+-\s+manual\s+absent\s+faceboard fetch lfw-test --from DIR", table)
     done = run_cli("fetch", "served", "--from", str(release.parent / "release.tar.gz"), cwd=project)
     assert "lq: sha256 of release.tar.gz" in done.stdout
 

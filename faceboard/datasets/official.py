@@ -61,7 +61,9 @@ def _official_split(digests: dict[str, str], params: Params, root: Path,
 def _lq_digests(params: Params, split: str, root: Path) -> dict[str, str] | None:
     config = params.datasets.get(split)
     parts = [part for part in (config.source.parts if config else ()) if part.into == "lq" and part.checksums]
-    return read_checksums(root / parts[0].checksums) if parts else None
+    if not parts or not (root / parts[0].checksums).is_file():
+        return None  # no digests to check against: nothing can be shown to be this split
+    return read_checksums(root / parts[0].checksums)
 
 
 def _landmarks_digest(params: Params, split: str) -> str | None:

@@ -87,8 +87,9 @@ class Scorer:
                 outputs = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
                 stand_ins = [row[LQ_FEATURES][name] for row in rows
                              if name not in row.get(FEATURES, {}) and name in row.get(LQ_FEATURES, {})]
-                out[name] = {**_set_value(metric, outputs),
-                             "worst": {**_set_value(metric, outputs + stand_ins), "lq_stand_ins": len(stand_ins)}}
+                entry = _set_value(metric, outputs)
+                worst = _set_value(metric, outputs + stand_ins) if stand_ins else dict(entry)
+                out[name] = {**entry, "worst": {**worst, "lq_stand_ins": len(stand_ins)}}
         return out
 
     def provenance(self) -> dict:

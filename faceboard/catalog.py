@@ -128,6 +128,15 @@ class Catalog:
         """The paired leaderboard: one row per method, every method's per-image rows, the run record."""
         return BoardFiles(self.paired / "leaderboard")
 
+    def gate_calibration(self, backbone: str) -> Path:
+        """The committed calibration table of a non-official ID backbone (faceboard.identity.calibration),
+        from which params.yaml's `id_threshold.<backbone>` values come."""
+        return self.data / "calibration" / f"{backbone}.csv"
+
+    def calibration_restored(self, dataset: str, method: str) -> Path:
+        """A method's outputs on a dataset, restored for a gate calibration (resumable, never a DVC output)."""
+        return self.cache / "calibration" / dataset / method
+
     @property
     def cache(self) -> Path:
         """Reusable intermediate results (LQ embeddings); never a DVC output."""

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from faceboard import env
-from faceboard.cli import data, degrade, inventory, methods, pipeline, scoring, weights
+from faceboard.cli import data, degrade, gate, inventory, methods, pipeline, scoring, weights
 
-GROUPS = (pipeline, data, degrade, scoring, inventory, methods, weights)
+GROUPS = (pipeline, data, degrade, scoring, gate, inventory, methods, weights)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,20 +10,13 @@ dlib's own chips (dlib frontal detector + ``shape_predictor_5_face_landmarks.dat
 scale 1.472, shift (-8.07, -32.04), rotation 0.09 deg, max residual 2.8 px. Agreement with dlib's
 own chips (cosine of descriptors, same 423 faces): mean 0.9945, 5th percentile 0.9860 for this
 geometry, against 0.9039 / 0.8691 for the naive ``REFERENCE_112 * 150/112``; a grid over
-scale 1.40-1.54 and shift -36..-28 found nothing better than 0.9948.
+scale 1.40-1.54 and shift -36..-28 found nothing better than 0.9948. (Fitted with the earlier direct
+landmarks -> reference fit; the official cp2tform fit faceboard uses now makes chips ~2% larger on median.)
 
-Thresholds. The official per-subset thresholds belong to AdaFace IR-50 and do not transfer;
-Its per-subset thresholds live in params.yaml (`datasets.*.subsets.*.id_threshold.dlib_resnet`); they
-come from ``benchmarks/calibrate_id_thresholds.py`` on the full NTIRE 2025 val split (450 images):
-impostor 99th percentile rounded up to 0.01, capped at the genuine 1st percentile
-(genuine = LQ vs team15_NAFNet, impostor = all different-person LQ pairs within a subset):
-
-  subset           gen mean   min    p1  | imp n  mean    p99    max  | thr  FAR    NAFNet fails
-  CelebA            0.9914  0.9808 0.9826 | 4950 0.8344 0.9122 0.9757 | 0.92 0.44%  0
-  CelebChild-Test   0.9934  0.9719 0.9773 | 1223 0.8956 0.9505 0.9662 | 0.96 0.25%  0
-  LFW-Test          0.9955  0.9899 0.9903 | 4950 0.8342 0.9084 0.9381 | 0.91 0.77%  0
-  WebPhoto-Test     0.9936  0.9677 0.9720 | 4950 0.8801 0.9532 0.9729 | 0.96 0.30%  0
-  Wider-Test        0.9977  0.9851 0.9905 | 4950 0.8596 0.9287 0.9481 | 0.93 0.87%  0
+Thresholds. The official per-subset thresholds belong to AdaFace IR-50 and do not transfer. dlib's live in
+params.yaml (`datasets.*.subsets.*.id_threshold.dlib_resnet`) and come from `faceboard calibrate-gate`
+(faceboard/identity/calibration.py: impostor outputs against other people's LQ inputs, genuine pairs of
+several restorers), whose table is committed as data/calibration/dlib_resnet.csv.
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from faceboard.catalog import BoardFiles, ScoreFiles
+from faceboard.catalog import BoardFiles, Catalog, ScoreFiles
 from faceboard.config import Params, fingerprint
+from faceboard.env import find_root
 from faceboard.files import write_bytes_atomic
+from faceboard.identity import calibration
 from faceboard.identity.backbones import BACKBONES
 from faceboard.scoring import bootstrap
 from faceboard.scoring.charge import charge_failed
@@ -85,6 +87,7 @@ def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
         "not_comparable_to_official": {"shared": verdict["shared"], "per_method": verdict["per_method"]},
         "params_fingerprint": fingerprint(params.model_dump()),
         "bootstrap": bootstrap.record(params.bootstrap, params.seed),
+        "id_gate_calibration": _gate_calibration(backbone),
         "methods": provenance,
     }
     return Board(table, charged, run, pairwise)
@@ -110,6 +113,18 @@ def _agreement(provenance: Mapping[str, Mapping]) -> dict[str, Any]:
             raise ValueError(f"scores disagree on {field} ({detail}): rescore them with the same settings")
         agreed[field] = next(iter(values))
     return agreed
+
+
+def _gate_calibration(backbone: str | None) -> dict | None:
+    """How a non-official backbone's thresholds were chosen, and their measured error rates (None for the
+    official gate, or when no calibration table is committed)."""
+    if backbone is None or BACKBONES[backbone].official:
+        return None
+    path = Catalog(find_root()).gate_calibration(backbone)
+    if not path.is_file():
+        return None
+    return {"table": path.relative_to(find_root()).as_posix(), "rule": calibration.__doc__.split("\n\n")[1],
+            "subsets": calibration.error_rates(pd.read_csv(path))}
 
 
 def _set_metrics(files: ScoreFiles, policy: str) -> dict[str, float]:

@@ -12,7 +12,16 @@ import sys
 from pathlib import Path
 
 from faceboard import env
-from faceboard.cli import data, degrade, gate, inventory, methods, pipeline, scoring, weights
+from faceboard.cli import (
+    data,
+    degrade,
+    gate,
+    inventory,
+    methods,
+    pipeline,
+    scoring,
+    weights,
+)
 
 GROUPS = (pipeline, data, degrade, scoring, gate, inventory, methods, weights)
 

@@ -77,3 +77,12 @@ def test_datasets_lists_the_2026_split_and_how_to_get_it():
     entry = params.datasets["ntire2026-test"]
     assert entry.edition == "ntire2026" and NTIRE2026.splits == ("ntire2026-test",)
     assert "50e70cd235466db6df0b8d39364531371bc3da37/face_alignment/test_2026_face.csv" in entry.source.parts[1].urls[0]
+
+
+def test_scores_are_judged_against_the_edition_they_were_made_for():
+    from faceboard.scoring.comparability import method_reasons
+
+    record = boards.provenance(450, backbone="adaface_ir50")
+    record["dataset"]["protocol"] = "ntire2026"
+    assert not any("scored for protocol" in r for r in method_reasons(record))
+    assert "scored for protocol ntire2026, not ntire2025" in method_reasons(record, NTIRE2025)

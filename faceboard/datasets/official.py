@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from faceboard.config import Params
+from faceboard.config import Params, PartConfig
 from faceboard.datasets.manifest import read_checksums
 from faceboard.files import sha256_file
 from faceboard.layout import ImageRef, content_digest
@@ -59,13 +59,18 @@ def _official_split(digests: dict[str, str], params: Params, root: Path,
 
 
 def _lq_digests(params: Params, split: str, root: Path) -> dict[str, str] | None:
-    config = params.datasets.get(split)
-    parts = [part for part in (config.source.parts if config else ()) if part.into == "lq" and part.checksums]
-    if not parts or not (root / parts[0].checksums).is_file():
+    part = _part(params, split, "lq")
+    if part is None or not part.checksums or not (root / part.checksums).is_file():
         return None  # no digests to check against: nothing can be shown to be this split
-    return read_checksums(root / parts[0].checksums)
+    return read_checksums(root / part.checksums)
 
 
 def _landmarks_digest(params: Params, split: str) -> str | None:
-    parts = [part for part in params.datasets[split].source.parts if part.into == "landmarks.csv"]
-    return parts[0].sha256 if parts else None
+    part = _part(params, split, "landmarks.csv")
+    return part.sha256 if part else None
+
+
+def _part(params: Params, split: str, into: str) -> PartConfig | None:
+    """The catalog part of `split` that lands at `into`, if the catalog has that split and part."""
+    config = params.datasets.get(split)
+    return next((part for part in (config.source.parts if config else ()) if part.into == into), None)

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from faceboard import protocol as protocols
 from faceboard.config import Params
 from faceboard.metrics.table import METRICS
 from faceboard.protocol import NTIRE2025, Protocol
 
 
-def method_reasons(provenance: Mapping, protocol: Protocol = NTIRE2025) -> list[str]:
-    """Why one method's scores (a score stage's provenance) are not comparable; [] if they are."""
+def method_reasons(provenance: Mapping, protocol: Protocol | None = None) -> list[str]:
+    """Why one method's scores (a score stage's provenance) are not comparable with `protocol` (default: the
+    edition the scores were made for); [] if they are."""
+    dataset = provenance.get("dataset") or {}
+    protocol = protocol or protocols.get(dataset.get("protocol", NTIRE2025.name))
     reasons = []
     stand_in = provenance.get("dataset_fallback")
     if stand_in:
         reasons.append(f"dataset {stand_in['dataset']} stood in for {stand_in['instead_of']} ({stand_in['reason']})")
-    dataset = provenance.get("dataset") or {}
     if dataset.get("protocol", protocol.name) != protocol.name:
         reasons.append(f"scored for protocol {dataset['protocol']}, not {protocol.name}")
     elif not dataset.get("official_split"):

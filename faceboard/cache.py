@@ -16,20 +16,16 @@ from faceboard.files import write_bytes_atomic
 
 
 class ArrayCache:
-    """Arrays under `folder/<key>.npy`, each written atomically; counts hits and misses."""
+    """Arrays under `folder/<key>.npy`, each written atomically."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: str) -> np.ndarray | None:
-        path = self.folder / f"{key}.npy"
-        if path.is_file():
-            self.hits += 1
-            return np.load(path)
-        self.misses += 1
-        return None
+        try:
+            return np.load(self.folder / f"{key}.npy")
+        except FileNotFoundError:
+            return None
 
     def put(self, key: str, array: np.ndarray) -> None:
         buffer = io.BytesIO()

@@ -17,6 +17,7 @@ The format is recognised from the content, not the extension.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -42,8 +43,8 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to a contiguous uint8 HxWx3 RGB array; raises ImageError."""
+def read_bytes(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+    """A file's bytes and their sha256; raises ImageError when it is missing, not a file or empty."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -55,19 +56,33 @@ def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
         raise ImageError(path, f"unreadable: {exc.strerror or exc}") from None
     if not data:
         raise ImageError(path, "empty file (0 bytes)")
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def decode_rgb(data: bytes, path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode an image file's bytes to a contiguous uint8 HxWx3 RGB array; `path` names it in errors."""
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None or pixels.size == 0:
         raise ImageError(path, f"corrupt, truncated or unsupported image data ({len(data)} bytes)")
-    return _to_rgb8(path, pixels)
+    return _to_rgb8(Path(path), pixels)
 
 
-def read_rgb_checked(path: str | os.PathLike[str], size: tuple[int, int] = (512, 512)) -> np.ndarray:
-    """read_rgb, then require the (width, height) `size`; raises ImageError on mismatch."""
-    rgb = read_rgb(path)
+def require_size(rgb: np.ndarray, path: str | os.PathLike[str], size: tuple[int, int]) -> np.ndarray:
+    """`rgb` if it is (width, height) `size`; raises ImageError naming both sizes otherwise."""
     height, width = rgb.shape[:2]
     if (width, height) != tuple(size):
         raise ImageError(path, f"wrong size: got {width}x{height}, expected {size[0]}x{size[1]}")
     return rgb
+
+
+def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode an image file to a contiguous uint8 HxWx3 RGB array; raises ImageError."""
+    return decode_rgb(read_bytes(path)[0], path)
+
+
+def read_rgb_checked(path: str | os.PathLike[str], size: tuple[int, int] = (512, 512)) -> np.ndarray:
+    """read_rgb, then require the (width, height) `size`; raises ImageError on mismatch."""
+    return require_size(read_rgb(path), path, size)
 
 
 def to_batch(images: list[np.ndarray]):

@@ -56,12 +56,14 @@ def score_submission(
     rows = score_shards(scorer, method, items, params.batch_size)
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
                        find_root(), params.edition)
-    write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
-    built = build.build(params, {method: board.scores(method)})
-    build.write(built, board)
+    with scorer.timings("write tables"):
+        write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
+        built = build.build(params, {method: board.scores(method)})
+        build.write(built, board)
     report.update(id_gate=backbone or "not run (no --lq given)", unavailable_metrics=scorer.unavailable,
                   failed_images=int((built.per_image["status"] == "failed").sum()),
                   comparable_to_official=built.run["comparable_to_official"],
                   not_comparable_to_official=built.run["not_comparable_to_official"]["shared"])
+    report["timings"] = scorer.timings.record()
     write_bytes_atomic(board.submission_report, (json.dumps(report, indent=1) + "\n").encode())
     return report

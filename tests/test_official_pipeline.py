@@ -132,12 +132,16 @@ def test_lq_embeddings_are_computed_once_across_methods(tmp_path, monkeypatch):
     for key, value in populate(tmp_path / "weights", ["adaface_ir50_ms1mv2"]).items():
         monkeypatch.setenv(key, value)
     lq, landmarks = list_images(SAMPLE / "lq"), load_landmarks(SAMPLE / "landmarks.csv")
-    counts, sims = [], {}
-    for method, folder in (("team15_NAFNet", SUBMISSION), ("lq", SAMPLE / "lq")):
-        scorer = Scorer({}, "adaface_ir50", "cpu", tmp_path / "cache")  # one per method, as the score stage does
+    counts, sims = [], []
+    runs = (("lq", SAMPLE / "lq", "cache"), ("team15_NAFNet", SUBMISSION, "cache"), ("team15_NAFNet", SUBMISSION, "new"))
+    for method, folder, cache in runs:
+        scorer = Scorer({}, "adaface_ir50", "cpu", tmp_path / cache)  # one per method, as the score stage does
         items, _ = items_for(lq, list_images(folder), landmarks)
-        sims[method] = [row["id_sim"] for row in scorer.score(method, items)]
-        counts.append((scorer.cache.misses, scorer.cache.hits))
-    assert counts == [(10, 0), (0, 10)]
-    assert np.isfinite(sims["team15_NAFNet"]).all()
-    np.testing.assert_allclose(sims["lq"], 1.0, atol=1e-5)  # the cached LQ embedding equals a fresh one
+        sims.append([row["id_sim"] for row in scorer.score(method, items)])
+        counts.append(scorer.timings.counts)
+    assert counts[0] == {"id computed": 10}  # outputs identical to their LQ inputs: each content embedded once
+    np.testing.assert_allclose(sims[0], 1.0, atol=1e-6)
+    assert counts[1] == {"id cached": 10, "id computed": 10}  # the LQ embeddings are reused by the next method
+    assert counts[2] == {"id computed": 20}
+    assert np.isfinite(sims[1]).all() and np.std(sims[1]) > 1e-3
+    np.testing.assert_allclose(sims[1], sims[2], atol=1e-6, rtol=0)  # cached LQ embeddings equal fresh ones

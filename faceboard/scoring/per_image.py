@@ -6,28 +6,33 @@ recorded failure of that image; the rest of the list is scored.
 Set metrics (FID) give no per-image value: each scored row carries the image's features under
 `FEATURES`, and `Scorer.set_values(rows)` turns the rows of one method into one value per set metric.
 
-Every row also gets its LQ input's value of each per-image metric, `lq_<metric>`, and a row without output
-features its LQ input's set-metric features (`LQ_FEATURES`): what a failed image is charged against
-(faceboard.scoring.charge). LQ values are computed once per LQ image and cached by content.
+Every row also gets its LQ input's value of each per-image metric, `lq_<metric>`, and a row without
+output features its LQ input's set-metric features (`LQ_FEATURES`): what a failed image is charged against
+(faceboard.scoring.charge).
+
+The engine streams: a reader thread reads, hashes and decodes the next chunk while the models run on
+this one, so memory holds two chunks at most. Every value (metric value, set features, ID embedding) is
+cached by the image's content and everything that produced it (faceboard.scoring.measure), for outputs
+and LQ inputs alike: an LQ image is measured once for every method, and re-scoring an unchanged
+submission computes nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from faceboard.cache import ArrayCache, embedding_key
 from faceboard.config import fingerprint
-from faceboard.files import sha256_file
 from faceboard.identity.gate import cosine_similarity
-from faceboard.imageio import ImageError, read_rgb_checked, to_batch
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
+from faceboard.scoring.measure import ID, Measurer, Picture, Timings
 
 FEATURES = "set_features"  # row key: {set metric: this image's feature vector}; never written to a table
 LQ_FEATURES = "lq_set_features"  # row key: the same for the LQ input, where the output has none
@@ -46,6 +51,16 @@ class Item:
     error: str = ""
 
 
+@dataclass
+class _Prepared:
+    """An item with its row started and its pictures read ahead (None: nothing to read)."""
+
+    item: Item
+    row: dict
+    output: Picture | None
+    lq: Picture | None
+
+
 class Scorer:
     """Holds loaded models for one process: metrics and ID backbone load once and are reused."""
 
@@ -54,25 +69,29 @@ class Scorer:
         self.device = device
         self.size = size
         self.cache_dir = cache_dir
-        self._lq_caches: dict[str, ArrayCache] = {}
+        self.timings = Timings()
         self.metrics, self.unavailable = {}, {}
-        for name, options in metrics.items():
-            try:
-                self.metrics[name] = metric_table.load(name, options, device)
-            except metric_table.MetricUnavailable as err:
-                self.unavailable[name] = str(err)
-        self.backbone = None
-        self.cache = None
-        if backbone is not None:
-            from faceboard.identity.backbones import load_backbone
+        with self.timings("load models"):
+            for name, options in metrics.items():
+                try:
+                    self.metrics[name] = metric_table.load(name, options, device)
+                except metric_table.MetricUnavailable as err:
+                    self.unavailable[name] = str(err)
+            self.backbone = None
+            if backbone is not None:
+                from faceboard.identity.backbones import load_backbone
 
-            self.backbone = load_backbone(backbone, device)
-            self.cache = ArrayCache(cache_dir / "embeddings" / backbone)
+                self.backbone = load_backbone(backbone, device)
+        self.measurer = Measurer(self.metrics, self.backbone, cache_dir, size, device, self.timings)
         self._lock = threading.Lock()  # models are shared by the shard threads of one flow
 
     @property
     def per_image_metrics(self) -> list[str]:
         return [name for name, metric in self.metrics.items() if not metric.spec.set_metric]
+
+    @property
+    def set_metrics(self) -> list[str]:
+        return [name for name, metric in self.metrics.items() if metric.spec.set_metric]
 
     def set_values(self, rows: list[dict]) -> dict[str, dict]:
         """Each set metric over the features the rows carry: {name: {value, images, error, worst}}.
@@ -82,14 +101,14 @@ class Scorer:
         None and the error; it never stops the run.
         """
         out = {}
-        for name, metric in self.metrics.items():
-            if metric.spec.set_metric:
-                outputs = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
-                stand_ins = [row[LQ_FEATURES][name] for row in rows
-                             if name not in row.get(FEATURES, {}) and name in row.get(LQ_FEATURES, {})]
-                entry = _set_value(metric, outputs)
-                worst = _set_value(metric, outputs + stand_ins) if stand_ins else dict(entry)
-                out[name] = {**entry, "worst": {**worst, "lq_stand_ins": len(stand_ins)}}
+        for name in self.set_metrics:
+            metric = self.metrics[name]
+            outputs = [row[FEATURES][name] for row in rows if name in row.get(FEATURES, {})]
+            stand_ins = [row[LQ_FEATURES][name] for row in rows
+                         if name not in row.get(FEATURES, {}) and name in row.get(LQ_FEATURES, {})]
+            entry = _set_value(metric, outputs)
+            worst = _set_value(metric, outputs + stand_ins) if stand_ins else dict(entry)
+            out[name] = {**entry, "worst": {**worst, "lq_stand_ins": len(stand_ins)}}
         return out
 
     def provenance(self) -> dict:
@@ -102,112 +121,96 @@ class Scorer:
         }
 
     def score(self, method: str, items: list[Item], batch_size: int = 8, desc: str = "score") -> list[dict]:
+        """One row per item, in order; the next chunk is read while this one is measured."""
         rows = []
         with progress(len(items), desc) as advance:
-            for start in range(0, len(items), batch_size):
+            for chunk in self._read_ahead(method, items, batch_size):
                 with self._lock:
-                    rows += self._score_batch(method, items[start:start + batch_size])
-                advance(len(items[start:start + batch_size]))
+                    rows += self._measure_chunk(chunk)
+                advance(len(chunk))
         return rows
 
-    def _score_batch(self, method: str, items: list[Item]) -> list[dict]:
-        rows, read = read_rows(method, items, lambda item: read_rgb_checked(item.output, (self.size, self.size)))
-        if read:
-            self._measure(*(list(column) for column in zip(*read)))
-        self._lq_values(items, rows)
-        return rows
+    def _read_ahead(self, method: str, items: list[Item], batch_size: int) -> Iterator[list[_Prepared]]:
+        chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceboard-read") as reader:
+            pending = reader.submit(self._prepare, method, chunks[0]) if chunks else None
+            for following in [*chunks[1:], None]:
+                done = pending.result()
+                pending = reader.submit(self._prepare, method, following) if following else None
+                yield done
 
-    def _measure(self, kept: list[Item], ok: list[dict], images: list[np.ndarray]) -> None:
-        """Each metric (set metrics: features) and the identity similarity of the images that were read."""
-        batch = to_batch(images)
-        for name, metric in self.metrics.items():
-            if metric.spec.set_metric:
-                for row, features in zip(ok, split_per_image(lambda i, j, f=metric.features: f(batch[i:j]), ok, name)):
-                    if features is not None:
-                        row.setdefault(FEATURES, {})[name] = features
+    def _prepare(self, method: str, items: list[Item]) -> list[_Prepared]:
+        """Rows started; each output read and hashed, decoded where a value is not cached yet."""
+        prepared = []
+        for item in items:
+            row = {"method": method, "subset": item.subset, "image": item.name, "status": "ok", "error": item.error}
+            output = lq = None
+            if item.error:
+                row["status"] = "failed"
             else:
-                for row, value in zip(ok, split_per_image(lambda i, j, m=metric: m(batch[i:j]), ok, name)):
-                    row[name] = float("nan") if value is None else float(value)
-        if self.backbone is not None:
-            for row, sim in zip(ok, self._identity(kept, images, ok)):
-                row["id_sim"] = sim
+                output = self.measurer.read(item.output, self._output_needs(item), item.landmarks)
+                if output.error:
+                    row.update(status="failed", error=output.error)
+            if item.lq is not None and item.lq.is_file():
+                lq = self.measurer.read(item.lq, self._lq_needs(item), item.landmarks)
+            prepared.append(_Prepared(item, row, output, lq))
+        return prepared
 
-    def _lq_values(self, items: list[Item], rows: list[dict]) -> None:
-        """Give every row its LQ input's value of each per-image metric (`lq_<metric>`), and a row without
-        output features its LQ input's set-metric features: computed once per LQ image (cached by content)."""
-        pending = []
-        for item, row in zip(items, rows):
-            if item.lq is None or not item.lq.is_file():
-                continue
-            sha, need = sha256_file(item.lq), []
-            for name, metric in self.metrics.items():
-                if metric.spec.set_metric and name in row.get(FEATURES, {}):
-                    continue
-                cached = self._lq_cache(name).get(sha)
-                if cached is None:
-                    need.append(name)
+    def _output_needs(self, item: Item) -> set[str]:
+        gated = self.backbone is not None and item.lq is not None and item.landmarks is not None
+        return set(self.metrics) | ({ID} if gated else set())
+
+    def _lq_needs(self, item: Item) -> set[str]:
+        """Per-image metric values always; the embedding when the gate runs; set features only on demand."""
+        return set(self.per_image_metrics) | ({ID} if self.backbone is not None and item.landmarks is not None
+                                              else set())
+
+    def _measure_chunk(self, chunk: list[_Prepared]) -> list[dict]:
+        pictures = [p for entry in chunk for p in (entry.output, entry.lq) if p is not None and not p.error]
+        self.measurer.compute(pictures)
+        for entry in chunk:
+            self._fill(entry)
+        missing = [entry for entry in chunk if entry.lq is not None and not entry.lq.error
+                   and any(name not in entry.row.get(FEATURES, {}) for name in self.set_metrics)]
+        if missing:  # the LQ input's set features stand in for an output that has none
+            for entry in missing:
+                entry.lq.needs |= set(self.set_metrics)
+            self.measurer.compute([entry.lq for entry in missing])
+            for entry in missing:
+                entry.row[LQ_FEATURES] = {name: entry.lq.values[name] for name in self.set_metrics
+                                          if name not in entry.row.get(FEATURES, {}) and name in entry.lq.values}
+        return [entry.row for entry in chunk]
+
+    def _fill(self, entry: _Prepared) -> None:
+        row, output, lq = entry.row, entry.output, entry.lq
+        if output is not None and not output.error:
+            for name in self.metrics:
+                if output.errors.get(name):
+                    row["error"] = f"{row['error']}; {name}: {output.errors[name]}".lstrip("; ")
+                if self.metrics[name].spec.set_metric:
+                    if name in output.values:
+                        row.setdefault(FEATURES, {})[name] = output.values[name]
                 else:
-                    _put_lq(row, name, metric, cached)
-            if need:
-                pending.append((row, item, sha, need))
-        read = []
-        for row, item, sha, need in pending:
-            try:
-                read.append((row, sha, need, read_rgb_checked(item.lq, (self.size, self.size))))
-            except ImageError:
-                continue  # no LQ value: the charge takes the other values on the board
-        if not read:
-            return
-        batch = to_batch([image for *_, image in read])
-        scratch = [{"error": ""} for _ in read]  # an LQ metric error is not the output's error
-        for name, metric in self.metrics.items():
-            chosen = [i for i, (_, _, need, _) in enumerate(read) if name in need]
-            part, compute = batch[chosen], metric.features if metric.spec.set_metric else metric
-            values = split_per_image(lambda i, j, f=compute, x=part: f(x[i:j]), [scratch[i] for i in chosen], name)
-            for i, value in zip(chosen, values):
-                if value is not None:
-                    row, sha = read[i][:2]
-                    self._lq_cache(name).put(sha, np.asarray(value))
-                    _put_lq(row, name, metric, np.asarray(value))
+                    row[name] = float(output.values[name]) if name in output.values else float("nan")
+            if self.backbone is not None:
+                row["id_sim"] = self._similarity(entry)
+        if lq is not None and not lq.error:
+            for name in self.per_image_metrics:
+                if name in lq.values:
+                    row[LQ_PREFIX + name] = float(lq.values[name])
 
-    def _lq_cache(self, name: str) -> ArrayCache:
-        """LQ values of metric `name`, keyed by image content, under a folder named by everything that
-        produced them (options, weights digests, versions, device)."""
-        if name not in self._lq_caches:
-            producer = fingerprint({**self.metrics[name].provenance(), "device": str(self.device)})
-            self._lq_caches[name] = ArrayCache(self.cache_dir / "metrics" / f"{name}-{producer}")
-        return self._lq_caches[name]
-
-    def _identity(self, items: list[Item], outputs: list[np.ndarray], rows: list[dict]) -> list[float]:
-        sims = []
-        for item, output, row in zip(items, outputs, rows):
-            try:
-                if item.lq is None or item.landmarks is None:
-                    raise ValueError("no LQ image or landmarks for the identity check")
-                reference = self._lq_embedding(item)
-                embedding = self.backbone.embed([output], [item.landmarks])[0]
-                sims.append(float(cosine_similarity(reference, embedding)))
-            except (ImageError, ValueError) as err:
-                sims.append(float("nan"))
-                row["error"] = f"{row['error']}; identity: {err}".lstrip("; ")
-        return sims
-
-    def _lq_embedding(self, item: Item) -> np.ndarray:
-        key = embedding_key(sha256_file(item.lq), item.landmarks)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        lq = read_rgb_checked(item.lq, (self.size, self.size))
-        embedding = self.backbone.embed([lq], [item.landmarks])[0]
-        self.cache.put(key, embedding)
-        return embedding
-
-
-def _put_lq(row: dict, name: str, metric: Any, value: np.ndarray) -> None:
-    if metric.spec.set_metric:
-        row.setdefault(LQ_FEATURES, {})[name] = value
-    else:
-        row[LQ_PREFIX + name] = float(value)
+    def _similarity(self, entry: _Prepared) -> float:
+        output, lq, item = entry.output, entry.lq, entry.item
+        if item.lq is None or item.landmarks is None:
+            problem = "no LQ image or landmarks for the identity check"
+        elif lq is None or lq.error:
+            problem = lq.error if lq is not None else f"{item.lq}: missing"
+        else:
+            problem = output.errors.get(ID) or lq.errors.get(ID, "")
+        if problem or ID not in output.values or ID not in lq.values:
+            entry.row["error"] = f"{entry.row['error']}; identity: {problem}".lstrip("; ")
+            return float("nan")
+        return float(cosine_similarity(lq.values[ID], output.values[ID]))
 
 
 def _set_value(metric: Any, features: list[np.ndarray]) -> dict:
@@ -222,6 +225,8 @@ def _set_value(metric: Any, features: list[np.ndarray]) -> dict:
 def read_rows(method: str, entries: Sequence[Any], read: Callable[[Any], Any]) -> tuple[list[dict], list[tuple]]:
     """One row per entry (it has `subset`, `name`, `error`), failed where the entry already failed or
     `read(entry)` raises ImageError; and `(entry, row, what was read)` for the others, in order."""
+    from faceboard.imageio import ImageError
+
     rows, done = [], []
     for entry in entries:
         row = {"method": method, "subset": entry.subset, "image": entry.name, "status": "ok", "error": entry.error}

@@ -1,0 +1,191 @@
+"""Measure images once: every metric value and ID embedding cached by content and by what produced it.
+
+A `Picture` is one image file with what it needs (metric names and/or `ID`). `Measurer.read` (safe on a
+reader thread) reads and hashes the file, takes what the cache already holds and decodes the pixels only
+when something is left to compute; `Measurer.compute` runs each model once per batch over the pictures
+that still need it, the same content measured once, and caches the results.
+
+Cache folders are named by the producer (metric options, weight digests, library versions, device,
+the required size), keys by the image's sha256 (and the landmarks, for an embedding), so a changed
+image, model or option never reads an old value. The cache is never a DVC output: deleting it costs time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceboard.cache import ArrayCache, embedding_key
+from faceboard.config import fingerprint
+from faceboard.imageio import ImageError, decode_rgb, read_bytes, require_size
+
+ID = "id"  # what a picture needs for the identity gate: its embedding
+
+
+class Timings:
+    """Seconds per step, summed over threads (the reader overlaps the models), and counts per outcome."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds[step] += time.perf_counter() - start
+
+    def count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[what] += n
+
+    def record(self) -> dict:
+        return {"seconds": {k: round(v, 3) for k, v in sorted(self.seconds.items())},
+                "counts": dict(sorted(self.counts.items()))}
+
+
+@dataclass(eq=False)
+class Picture:
+    """One image file: what it needs, what is known of it, and its pixels while something is left to compute."""
+
+    path: Path
+    needs: set[str]
+    landmarks: np.ndarray | None = None
+    sha: str = ""
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # need -> why it could not be computed
+    pixels: np.ndarray | None = None
+    error: str = ""  # unreadable or the wrong size: nothing can be measured
+
+    def missing(self) -> set[str]:
+        return self.needs - self.values.keys() - self.errors.keys()
+
+
+class Measurer:
+    """The loaded metrics and ID backbone of one process, with their content caches."""
+
+    def __init__(self, metrics: dict[str, Any], backbone: Any, cache_dir: Path, size: int, device: str,
+                 timings: Timings) -> None:
+        self.metrics = metrics
+        self.backbone = backbone
+        self.size = size
+        self.device = str(device)
+        self.cache_dir = cache_dir
+        self.timings = timings
+        self._caches: dict[str, ArrayCache] = {}
+
+    def cache(self, need: str) -> ArrayCache:
+        """The cache of a metric's values or of the backbone's embeddings, named by what produces them."""
+        if need not in self._caches:
+            model = self.backbone if need == ID else self.metrics[need]
+            producer = fingerprint({**model.provenance(), "device": self.device, "size": self.size})
+            folder = f"embeddings/{model.spec.name}" if need == ID else f"metrics/{need}"
+            self._caches[need] = ArrayCache(self.cache_dir / f"{folder}-{producer}")
+        return self._caches[need]
+
+    def read(self, path: Path, needs: set[str], landmarks: np.ndarray | None = None) -> Picture:
+        """Read and hash `path`, take cached values, decode only if something is left to compute."""
+        picture = Picture(Path(path), set(needs), landmarks)
+        try:
+            with self.timings("read + sha256"):
+                data, picture.sha = read_bytes(picture.path)
+            self._lookup(picture)
+            if picture.missing():
+                self._decode(picture, data)
+        except ImageError as err:
+            picture.error = str(err)
+        return picture
+
+    def compute(self, pictures: list[Picture]) -> None:
+        """Everything the pictures still miss: one batched call per model, each content once; then cached."""
+        for picture in pictures:
+            if picture.missing() and picture.pixels is None and not picture.error:
+                self._lookup(picture)
+                if picture.missing():
+                    try:
+                        self._decode(picture, read_bytes(picture.path)[0])
+                    except ImageError as err:
+                        picture.error = str(err)
+        todo = [p for p in pictures if not p.error and p.missing()]
+        for name, metric in self.metrics.items():
+            self._run(name, [p for p in todo if name in p.missing()], lambda batch, m=metric: _call(m, batch),
+                      lambda p: p.sha)
+        if self.backbone is not None:
+            self._run(ID, [p for p in todo if ID in p.missing()], self._embed, _embedding_key)
+        for picture in pictures:
+            picture.pixels = None  # nothing is left to compute: free the memory
+
+    def _lookup(self, picture: Picture) -> None:
+        with self.timings("cache"):
+            for need in picture.missing():
+                if need == ID and picture.landmarks is None:
+                    picture.errors[ID] = "no landmarks"
+                    continue
+                cached = self.cache(need).get(_embedding_key(picture) if need == ID else picture.sha)
+                if cached is not None:
+                    picture.values[need] = cached
+                    self.timings.count(f"{need} cached")
+
+    def _decode(self, picture: Picture, data: bytes) -> None:
+        with self.timings("decode"):
+            picture.pixels = require_size(decode_rgb(data, picture.path), picture.path, (self.size, self.size))
+
+    def _run(self, need: str, pictures: list[Picture], compute, key) -> None:
+        """`compute(pictures)` -> one value per picture, on each distinct key once; a failing batch is
+        retried image by image so only the image that breaks it loses the value."""
+        unique = list({key(p): p for p in pictures}.values())
+        if not unique:
+            return
+        label = need if need != ID else f"identity ({self.backbone.spec.name})"
+        with self.timings(label):
+            try:
+                values = list(compute(unique))
+                errors = [""] * len(unique)
+            except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
+                values, errors = [], []
+                for picture in unique:
+                    try:
+                        values.append(compute([picture])[0])
+                        errors.append("")
+                    except Exception as err:  # noqa: BLE001 - recorded in the image's row
+                        values.append(None)
+                        errors.append(f"{type(err).__name__}: {err}")
+        self.timings.count(f"{need} computed", len(unique))
+        found = {}
+        for picture, value, error in zip(unique, values, errors, strict=True):
+            found[key(picture)] = (value, error)
+            if value is not None:
+                self.cache(need).put(key(picture), np.asarray(value))
+        for picture in pictures:
+            value, error = found[key(picture)]
+            if value is None:
+                picture.errors[need] = error
+            else:
+                picture.values[need] = np.asarray(value)
+
+    def _embed(self, pictures: list[Picture]) -> np.ndarray:
+        return self.backbone.embed([p.pixels for p in pictures], [p.landmarks for p in pictures])
+
+
+def _call(metric: Any, pictures: list[Picture]) -> np.ndarray:
+    """A per-image metric's values, or a set metric's features, of the pictures' pixels."""
+    from faceboard.imageio import to_batch
+
+    batch = to_batch([p.pixels for p in pictures])
+    return metric.features(batch) if metric.spec.set_metric else metric(batch)
+
+
+def _embedding_key(picture: Picture) -> str:
+    return embedding_key(picture.sha, picture.landmarks)

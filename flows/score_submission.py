@@ -22,11 +22,12 @@ from tasks.score import items_for, items_without_reference, write_scores
 
 
 @flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))
-def score_submission(
-    submission: str, out: str, params: Params, metrics: dict[str, dict], device: str, cache: str,
-    lq: str | None = None, landmarks: str | None = None, backbone: str | None = None,
-) -> dict:
+def score_submission(submission: str, out: str, params: Params, scorer: Scorer, lq: str | None = None,
+                     landmarks: str | None = None) -> dict:
     """Score the submission and build its leaderboard in `out` with the DAG's builder; return a short report.
+
+    The scorer comes loaded (its models load while Prefect's server starts); its ID backbone, if any,
+    gates the outputs against the `lq` folder.
 
     With `lq` but no `landmarks` CSV, landmarks are detected on the LQ images and written to
     `out/landmarks_detected.csv`; an LQ image without a detectable face is a failed row.
@@ -51,8 +52,6 @@ def score_submission(
         report["extra"] = [f"{r.subset}/{r.name}" for r in extra]
     else:
         items = items_without_reference(found.images)
-        backbone = None
-    scorer = Scorer(metrics, backbone, device, Path(cache))
     rows = score_shards(scorer, method, items, params.batch_size)
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
                        find_root(), params.edition)
@@ -60,7 +59,8 @@ def score_submission(
         write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
         built = build.build(params, {method: board.scores(method)})
         build.write(built, board)
-    report.update(id_gate=backbone or "not run (no --lq given)", unavailable_metrics=scorer.unavailable,
+    gate = scorer.backbone.spec.name if scorer.backbone is not None and lq is not None else None
+    report.update(id_gate=gate or "not run (no --lq given)", unavailable_metrics=scorer.unavailable,
                   failed_images=int((built.per_image["status"] == "failed").sum()),
                   comparable_to_official=built.run["comparable_to_official"],
                   not_comparable_to_official=built.run["not_comparable_to_official"]["shared"])

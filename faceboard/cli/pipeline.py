@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from faceboard import env
+from faceboard import env, prefect_api
 
 STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "report")
 PER_METHOD = ("restore", "score")
@@ -33,8 +33,10 @@ def _run(args: argparse.Namespace, root: Path) -> int:
     from faceboard.catalog import Catalog
 
     if args.no_dvc:
+        prefect_api.start_early()
         from flows.leaderboard import full_leaderboard
 
+        prefect_api.ready()
         full_leaderboard(str(root))
     else:
         done = subprocess.run([sys.executable, "-m", "dvc", "repro"], check=False, cwd=root, env=env.with_venv_on_path())
@@ -48,8 +50,10 @@ def _run(args: argparse.Namespace, root: Path) -> int:
 
 
 def _stage(args: argparse.Namespace, root: Path) -> int:
+    prefect_api.start_early()
     from flows import stages
 
+    prefect_api.ready()
     if args.stage in PER_METHOD:
         if not args.method:
             raise ValueError(f"stage {args.stage} needs a METHOD")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from faceboard import env
+from faceboard import env, prefect_api
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _score(args: argparse.Namespace, root: Path) -> int:
     if args.lq and not Path(args.lq).is_dir():
         raise FileNotFoundError(f"--lq {args.lq}: no such folder")
+    prefect_api.start_early()
     from faceboard.catalog import BoardFiles, Catalog
     from faceboard.config import load_params
     from faceboard.device import resolve_device
+    from faceboard.scoring.per_image import Scorer
     from flows.score_submission import score_submission
 
     params = load_params(root / env.PARAMS_FILE)
@@ -36,9 +38,10 @@ def _score(args: argparse.Namespace, root: Path) -> int:
     if args.lq and not landmarks:  # a landmarks.csv in or beside the LQ folder, else detect on the LQ images
         guess = [p for p in (Path(args.lq) / "landmarks.csv", Path(args.lq).parent / "landmarks.csv") if p.is_file()]
         landmarks = str(guess[0]) if guess else None
-    report = score_submission(
-        args.submission, args.out, params, metrics, resolve_device(args.device or params.device),
-        str(Catalog(root).cache), args.lq, landmarks, args.backbone or params.identity.backbone)
+    backbone = (args.backbone or params.identity.backbone) if args.lq else None
+    scorer = Scorer(metrics, backbone, resolve_device(args.device or params.device), Catalog(root).cache)
+    prefect_api.ready()
+    report = score_submission(args.submission, args.out, params, scorer, args.lq, landmarks)
     print(f"scored {report['images']} images of {args.submission}; failed: {report['failed_images']}")
     for key in ("missing", "extra", "ignored_files", "duplicates"):
         if report.get(key):

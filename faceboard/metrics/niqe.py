@@ -3,12 +3,13 @@
 Why: pyiqa spends ~125 ms on a 512x512 image on one CPU thread, mostly in a float64 torch convolution,
 thousands of tiny per-block torch ops and a 9801-entry lgamma table rebuilt for every AGGD fit. This
 module computes the same features in float64 with OpenCV filtering and block-vectorised NumPy
-statistics, builds the table once, and keeps pyiqa's torch code only where its rounding decides the
-result (the float32 Y channel, the float32 bicubic resize weights) and for the final Gaussian fit
-(nanmean, nancov, pinv), so scores agree with pyiqa's float64 ones to ~1e-12 (tests/test_niqe.py).
+statistics in reused scratch arrays, builds the table once, and keeps pyiqa's torch code only where
+its rounding decides the result (the float32 Y channel, the float32 bicubic resize weights) and for
+the final Gaussian fit (nanmean, nancov, pinv), so scores agree with pyiqa's float64 ones to ~1e-12
+(tests/test_niqe.py).
 
 Only pyiqa's default options are re-implemented; any other value delegates every call to
-`PyiqaMetric`. The fast path runs on the CPU whatever `device` is.
+`PyiqaMetric`. The fast path runs on the CPU whatever `device` is; an instance is not thread-safe.
 """
 
 from __future__ import annotations
@@ -30,16 +31,6 @@ DEFAULT_OPTIONS = {"channels": 1, "test_y_channel": True, "color_space": "yiq", 
                    "version": "original", "pretrained_model_path": None}
 BLOCK = 96  # block side at full scale; 48 at half scale
 SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))  # (row, column) rolls of a block whose products with it are fitted
-FEATURES_PER_SCALE = 2 + 4 * len(SHIFTS)
-
-
-class AggdTable(NamedTuple):
-    """pyiqa's AGGD shape grid and, per grid point, the values its fit derives from the shape."""
-
-    shape: np.ndarray  # gamma = 0.2, 0.201, ..., 10 (float32 steps, as pyiqa builds it)
-    ratio: np.ndarray  # Gamma(2/g)^2 / (Gamma(1/g) Gamma(3/g)), strictly increasing in g
-    scale: np.ndarray  # sqrt(Gamma(1/g) / Gamma(3/g)): standard deviation -> AGGD scale
-    mean: np.ndarray  # Gamma(2/g) / Gamma(1/g): the asymmetric mean's factor
 
 
 class NIQE:
@@ -62,12 +53,13 @@ class NIQE:
         params = scipy.io.loadmat(self.weights.paths["niqe_params"])
         self._pristine_mean = torch.from_numpy(np.ravel(params["mu_prisparam"])).to(torch.float64)
         self._pristine_cov = torch.from_numpy(params["cov_prisparam"]).to(torch.float64)
+        self._scratch = Scratch()
 
     def __call__(self, batch: torch.Tensor) -> np.ndarray:
         if self._delegate is not None:
             return self._delegate(batch)
         luma = _luma(batch)
-        features = np.stack([_image_features(y) for y in luma])
+        features = np.stack([_image_features(y, self._scratch) for y in luma])
         return _mvg_distance(torch.from_numpy(features), self._pristine_mean, self._pristine_cov)
 
     def provenance(self) -> dict:
@@ -88,6 +80,26 @@ def _is_default(options: dict) -> bool:
     return all(key in DEFAULT_OPTIONS and value == DEFAULT_OPTIONS[key] for key, value in options.items())
 
 
+class Scratch:
+    """Named arrays reused from image to image: a fresh multi-megabyte array costs more in page faults than
+    the arithmetic done on it. Keeps the arrays of the latest image size only."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, tuple[int, ...], type], np.ndarray] = {}
+        self._image_shape: tuple[int, int] | None = None
+
+    def start(self, image_shape: tuple[int, int]) -> None:
+        if image_shape != self._image_shape:
+            self._arrays.clear()
+            self._image_shape = image_shape
+
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        key = (name, shape, dtype)
+        if key not in self._arrays:
+            self._arrays[key] = np.empty(shape, dtype)
+        return self._arrays[key]
+
+
 @torch.inference_mode()
 def _luma(batch: torch.Tensor) -> np.ndarray:
     """(N,H,W) float64 rounded Y (YIQ, 0..255), cropped to whole blocks, by pyiqa's own float32 conversion."""
@@ -105,11 +117,13 @@ def _luma(batch: torch.Tensor) -> np.ndarray:
     return luma[:, 0, :height, :width].numpy()
 
 
-def _image_features(luma: np.ndarray) -> np.ndarray:
+def _image_features(luma: np.ndarray, scratch: Scratch) -> np.ndarray:
     """(blocks, 36): per block, the 18 features of the full and of the half-size image (pyiqa's block order)."""
-    luma = np.ascontiguousarray(luma)
-    full = _block_features(_mscn(luma), BLOCK)
-    half = _block_features(_mscn(_half_size(luma)), BLOCK // 2)
+    scratch.start(luma.shape)
+    image = scratch("luma", luma.shape)
+    image[...] = luma  # contiguous, for OpenCV
+    full = _block_features(_mscn(image, scratch), BLOCK, scratch)
+    half = _block_features(_mscn(_half_size(image, scratch), scratch), BLOCK // 2, scratch)
     return np.concatenate([full, half], axis=1)
 
 
@@ -121,12 +135,13 @@ def _gaussian_window() -> np.ndarray:
     return fspecial(7, 7.0 / 6, 1)[0, 0].to(torch.float64).numpy()
 
 
-def _mscn(image: np.ndarray) -> np.ndarray:
+def _mscn(image: np.ndarray, scratch: Scratch) -> np.ndarray:
     """Mean-subtracted, contrast-normalised coefficients with replicated borders (pyiqa's normalize_img_with_gauss)."""
-    window = _gaussian_window()
-    mean = cv2.filter2D(image, cv2.CV_64F, window, borderType=cv2.BORDER_REPLICATE)
-    spread = cv2.filter2D(image * image, cv2.CV_64F, window, borderType=cv2.BORDER_REPLICATE)
-    spread -= mean * mean
+    window, shape = _gaussian_window(), image.shape
+    mean = cv2.filter2D(image, cv2.CV_64F, window, dst=scratch("mean", shape), borderType=cv2.BORDER_REPLICATE)
+    square = np.multiply(image, image, out=scratch("square", shape))
+    spread = cv2.filter2D(square, cv2.CV_64F, window, dst=scratch("spread", shape), borderType=cv2.BORDER_REPLICATE)
+    spread -= np.multiply(mean, mean, out=square)
     np.abs(spread, out=spread)
     spread += np.finfo(np.float64).eps
     np.sqrt(spread, out=spread)
@@ -135,32 +150,50 @@ def _mscn(image: np.ndarray) -> np.ndarray:
     return np.divide(centred, spread, out=centred)
 
 
-def _block_features(mscn: np.ndarray, size: int) -> np.ndarray:
+def _block_features(mscn: np.ndarray, size: int, scratch: Scratch) -> np.ndarray:
     """(blocks, 18) in column-major block order: the AGGD fit of each block, then of its four neighbour products."""
     rows, cols = mscn.shape[0] // size, mscn.shape[1] // size
-    blocks = mscn.reshape(rows, size, cols, size).transpose(2, 0, 1, 3).reshape(rows * cols, size, size)
-    samples = np.empty((1 + len(SHIFTS), *blocks.shape))
-    samples[0] = blocks
-    for sample, shift in zip(samples[1:], SHIFTS, strict=True):
-        np.multiply(blocks, np.roll(blocks, shift, axis=(1, 2)), out=sample)
-    index, left, right = _fit_aggd(samples.reshape(-1, size * size))
-    index, left, right = (a.reshape(len(samples), -1) for a in (index, left, right))
+    blocks = scratch("blocks", (cols, rows, size, size))
+    blocks[...] = mscn.reshape(rows, size, cols, size).transpose(2, 0, 1, 3)
+    blocks = blocks.reshape(-1, size, size)
     table = _aggd_table()
-    columns = [table.shape[index[0]], (left[0] + right[0]) / 2]
-    for k in range(1, len(samples)):
-        columns += [table.shape[index[k]], (right[k] - left[k]) * table.mean[index[k]], left[k], right[k]]
+    index, left, right = _fit_aggd(blocks, scratch)
+    columns = [table.shape[index], (left + right) / 2]
+    products = scratch("products", blocks.shape)
+    for shift in SHIFTS:
+        np.multiply(blocks, _roll(blocks, shift, scratch("rolled", blocks.shape)), out=products)
+        index, left, right = _fit_aggd(products, scratch)
+        columns += [table.shape[index], (right - left) * table.mean[index], left, right]
     return np.stack(columns, axis=1)
 
 
-def _fit_aggd(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: the AGGD shape's grid index and the left and right scales (pyiqa's estimate_aggd_param)."""
-    negative = np.minimum(samples, 0.0)
-    positive = samples - negative  # exact: each element is either 0 or the sample
+def _roll(blocks: np.ndarray, shift: tuple[int, int], out: np.ndarray) -> np.ndarray:
+    """np.roll(blocks, shift, axis=(1, 2)) written into `out`: each block rolls on its own, as torch.roll in pyiqa."""
+    for rows_to, rows_from in _wrap(shift[0], blocks.shape[1]):
+        for cols_to, cols_from in _wrap(shift[1], blocks.shape[2]):
+            out[:, rows_to, cols_to] = blocks[:, rows_from, cols_from]
+    return out
+
+
+def _wrap(shift: int, length: int) -> list[tuple[slice, slice]]:
+    """(destination, source) slices of a circular shift by `shift` along an axis of `length`."""
+    shift %= length
+    if not shift:
+        return [(slice(None), slice(None))]
+    return [(slice(shift, None), slice(None, length - shift)), (slice(None, shift), slice(length - shift, None))]
+
+
+def _fit_aggd(blocks: np.ndarray, scratch: Scratch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: the AGGD shape's grid index and the left and right scales (pyiqa's estimate_aggd_param)."""
+    samples = blocks.reshape(len(blocks), -1)
+    negative = cv2.threshold(samples, 0, 0, cv2.THRESH_TOZERO_INV, dst=scratch("negative", samples.shape))[1]
+    positive = cv2.threshold(samples, 0, 0, cv2.THRESH_TOZERO, dst=scratch("positive", samples.shape))[1]
+    mask = scratch("mask", samples.shape, np.bool_)
+    left_n = _row_sums(np.less(samples, 0, out=mask).view(np.uint8))
+    right_n = _row_sums(np.greater(samples, 0, out=mask).view(np.uint8))
     left_sq = np.einsum("ij,ij->i", negative, negative)
     right_sq = np.einsum("ij,ij->i", positive, positive)
-    left_n = np.count_nonzero(negative, axis=1)
-    right_n = np.count_nonzero(positive, axis=1)
-    mean_abs = (positive.sum(axis=1) - negative.sum(axis=1)) / samples.shape[1]
+    mean_abs = (_row_sums(positive) - _row_sums(negative)) / samples.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):  # empty sides and flat blocks give nan, as in pyiqa
         left_std = np.sqrt(left_sq / left_n)
         right_std = np.sqrt(right_sq / right_n)
@@ -173,6 +206,12 @@ def _fit_aggd(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return index, left_std * scale, right_std * scale
 
 
+def _row_sums(values: np.ndarray) -> np.ndarray:
+    """Sum of each row: float64 for float64 rows, int32 counts for uint8 rows."""
+    depth = cv2.CV_32S if values.dtype == np.uint8 else cv2.CV_64F
+    return cv2.reduce(values, 1, cv2.REDUCE_SUM, dtype=depth).ravel()
+
+
 def _nearest_ratio(values: np.ndarray) -> np.ndarray:
     """argmin_k |ratio[k] - value| with torch's rules: the first of equal distances, 0 for nan or inf."""
     ratio = _aggd_table().ratio
@@ -181,6 +220,15 @@ def _nearest_ratio(values: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         index = np.where(np.abs(ratio[below] - values) <= np.abs(ratio[above] - values), below, above)
     return np.where(np.isfinite(values), index, 0)
+
+
+class AggdTable(NamedTuple):
+    """pyiqa's AGGD shape grid and, per grid point, the values its fit derives from the shape."""
+
+    shape: np.ndarray  # gamma = 0.2, 0.201, ..., 10 (float32 steps, as pyiqa builds it)
+    ratio: np.ndarray  # Gamma(2/g)^2 / (Gamma(1/g) Gamma(3/g)), strictly increasing in g
+    scale: np.ndarray  # sqrt(Gamma(1/g) / Gamma(3/g)): standard deviation -> AGGD scale
+    mean: np.ndarray  # Gamma(2/g) / Gamma(1/g): the asymmetric mean's factor
 
 
 @functools.cache
@@ -195,6 +243,37 @@ def _aggd_table() -> AggdTable:
     return AggdTable(*(t.numpy() for t in (shape, ratio, scale, mean)))
 
 
+def _half_size(luma: np.ndarray, scratch: Scratch) -> np.ndarray:
+    """pyiqa's `imresize(img / 255, scale=0.5) * 255`, which computes in float32."""
+    pixels = scratch("pixels", luma.shape, np.float32)
+    np.copyto(pixels, np.divide(luma, 255.0, out=scratch("scaled", luma.shape)), casting="same_kind")
+    pixels = _halve_rows(_halve_rows(pixels, scratch, "rows").T, scratch, "cols").T
+    half = scratch("half", pixels.shape)
+    np.copyto(half, pixels)
+    half *= 255.0  # in float64, after the cast, as pyiqa does
+    return half
+
+
+def _halve_rows(pixels: np.ndarray, scratch: Scratch, name: str) -> np.ndarray:
+    """Halve axis 0 with MATLAB's symmetric padding, adding the weighted taps in order in float32 as torch's sum."""
+    taps = _halving_taps(pixels.shape[0])
+    length, before, after = pixels.shape[0], taps.pad_before, taps.pad_after
+    padded = scratch(f"{name}_padded", (before + length + after, pixels.shape[1]), np.float32)
+    padded[:before] = pixels[:before][::-1]
+    padded[before:before + length] = pixels
+    padded[before + length:] = pixels[length - after:][::-1]
+    outputs = taps.weights.shape[1]
+    out = scratch(f"{name}_out", (outputs, pixels.shape[1]), np.float32)
+    term = scratch(f"{name}_term", out.shape, np.float32)
+    for k, weight in enumerate(taps.weights):
+        rows = padded[taps.first + k:taps.first + k + 2 * outputs:2]
+        if k == 0:
+            np.multiply(rows, weight[:, None], out=out)
+        else:
+            out += np.multiply(rows, weight[:, None], out=term)
+    return out
+
+
 class HalvingTaps(NamedTuple):
     """pyiqa's antialiased bicubic taps for halving one axis of a given length (MATLAB imresize)."""
 
@@ -202,26 +281,6 @@ class HalvingTaps(NamedTuple):
     pad_before: int
     pad_after: int
     first: int  # padded input row of output 0's first tap; output r starts at first + 2r
-
-
-def _half_size(luma: np.ndarray) -> np.ndarray:
-    """pyiqa's `imresize(img / 255, scale=0.5) * 255`, which computes in float32."""
-    pixels = (luma / 255.0).astype(np.float32)
-    pixels = _halve_rows(_halve_rows(pixels).T).T
-    return pixels.astype(np.float64) * 255.0
-
-
-def _halve_rows(pixels: np.ndarray) -> np.ndarray:
-    """Halve axis 0, accumulating the taps in order in float32 as torch's sum does."""
-    taps = _halving_taps(pixels.shape[0])
-    padded = np.pad(pixels, ((taps.pad_before, taps.pad_after), (0, 0)), mode="symmetric")
-    outputs = taps.weights.shape[1]
-    out = None
-    for k, weight in enumerate(taps.weights):
-        start = taps.first + k
-        term = padded[start:start + 2 * outputs:2] * weight[:, None]
-        out = term if out is None else np.add(out, term, out=out)
-    return out
 
 
 @functools.cache

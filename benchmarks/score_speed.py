@@ -64,7 +64,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="faceboard-bench-") as tmp:
         work = Path(tmp)
         prepare(work, args.images)
-        results = {name: run_part(name, work, args) for name in ("faceboard", "loop", "compute", "compute_workers")}
+        results = {name: run_part(name, work, args) for name in ("faceboard", "loop", "compute", "compute_workers",
+                                                          "batch_sizes")}
         results["cli_warm"] = cli_warm(work)
         if not args.skip_methods:
             make_variants(work, args.methods)
@@ -151,16 +152,37 @@ def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         prefect_api.start_early()
         scorer = Scorer({"niqe": {}}, BACKBONE, "cpu", work / "data" / "cache")
+        loaded = time.perf_counter()
         prefect_api.ready()
+        waited = time.perf_counter()
         report = score_submission(str(work / "out0"), str(work / f"fb-{run}"), params, scorer, str(work / "lq"),
                                   str(work / "landmarks.csv"))
-        runs[run] = {"seconds": time.perf_counter() - start, "timings": report["timings"],
-                     "failed": report["failed_images"]}
+        end = time.perf_counter()
+        steps = report["timings"]["seconds"]
+        inside = sum(v for k, v in steps.items() if k not in ("load models", "read + sha256", "decode", "cache"))
+        steps.update({"waiting for Prefect's server after loading": round(waited - loaded, 3),
+                      "flow run, outside the steps (Prefect, matching, reader not overlapped)":
+                      round(end - waited - inside, 3)})
+        runs[run] = {"seconds": end - start, "timings": report["timings"], "failed": report["failed_images"]}
+    runs["prefect_server_peak_rss_mb"] = _server_peak_rss_mb()
     values = pd.read_parquet(work / "fb-cold" / "per_image.parquet")
     warm = pd.read_parquet(work / "fb-warm" / "per_image.parquet")
     runs["warm_equals_cold"] = bool(values[["niqe", "id_sim"]].equals(warm[["niqe", "id_sim"]]))
     runs["values"] = {f"{r.subset}/{r.image}": [r.niqe, r.id_sim] for r in values.itertuples()}
     return runs
+
+
+def _server_peak_rss_mb() -> float | None:
+    """Peak RSS of Prefect's temporary server (a separate process), if this process started one."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    process = getattr(SubprocessASGIServer(), "server_process", None)
+    if process is None:
+        return None
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def part_loop(work: Path, args: argparse.Namespace) -> dict:
@@ -213,13 +235,15 @@ def _decoded(work: Path) -> tuple[list, list]:
     return images, points
 
 
-def _compute(images: list, points: list, batch: int) -> float:
+def _compute(images: list, points: list, batch: int, barrier=None) -> float:
     """faceboard's model calls on decoded images: NIQE and alignment + embedding, `batch` at a time."""
     from faceboard.identity.backbones import load_backbone
     from faceboard.imageio import to_batch
     from faceboard.metrics.table import load
 
     niqe, backbone = load("niqe", {}, "cpu"), load_backbone(BACKBONE, "cpu")
+    if barrier is not None:
+        barrier.wait()
     start = time.perf_counter()
     for i in range(0, len(images), batch):
         niqe(to_batch(images[i:i + batch]))
@@ -235,33 +259,52 @@ def part_compute(work: Path, args: argparse.Namespace) -> dict:
 
 
 def part_compute_workers(work: Path, args: argparse.Namespace) -> dict:
-    """The same work split over single-threaded worker processes, one per core."""
-    from concurrent.futures import ProcessPoolExecutor
+    """The same work split over single-threaded worker processes, one per core, started together."""
+    import multiprocessing
 
     workers = os.cpu_count() or 1
-    with ProcessPoolExecutor(workers, initializer=_single_thread) as pool:
-        list(pool.map(_warm_worker, range(workers)))  # start-up and imports are not compute
-        start = time.perf_counter()
-        list(pool.map(_compute_share, [(str(work), k, workers) for k in range(workers)]))
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "workers": workers}
+    barrier = multiprocessing.Barrier(workers)
+    jobs = [multiprocessing.Process(target=_compute_share, args=(str(work), k, workers, barrier))
+            for k in range(workers)]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    times = [float(p.read_text()) for p in sorted(work.glob("compute-share-*.txt"))]
+    return {"seconds": max(times), "workers": workers}
 
 
-def _single_thread() -> None:
+def _compute_share(work: str, k: int, workers: int, barrier) -> None:
+    """One worker: decode and load (not timed), wait for the others, then time its share of the calls."""
     import torch
 
     torch.set_num_threads(1)
-
-
-def _warm_worker(_: int) -> None:
-    import faceboard.identity.adaface
-    import faceboard.metrics.pyiqa_backend  # noqa: F401
-
-
-def _compute_share(job: tuple[str, int, int]) -> float:
-    work, k, workers = job
     images, points = _decoded(Path(work))
-    return _compute(images[k::workers], points[k::workers], 8)
+    seconds = _compute(images[k::workers], points[k::workers], 8, barrier)
+    (Path(work) / f"compute-share-{k}.txt").write_text(str(seconds))
+
+
+def part_batch_sizes(work: Path, args: argparse.Namespace) -> dict:
+    """Milliseconds per image of each model call at several batch sizes, on 64 decoded images."""
+    from faceboard.identity.backbones import load_backbone
+    from faceboard.imageio import to_batch
+    from faceboard.metrics.table import load
+
+    images, points = _decoded(work)
+    images, points = images[:64], points[:64]
+    niqe, backbone = load("niqe", {}, "cpu"), load_backbone(BACKBONE, "cpu")
+    calls = {"niqe": lambda i, j: niqe(to_batch(images[i:j])),
+             f"identity ({BACKBONE})": lambda i, j: backbone.embed(images[i:j], points[i:j])}
+    curves = {}
+    for name, call in calls.items():
+        call(0, 2)  # first-call set-up is not per-image cost
+        curves[name] = {}
+        for size in (1, 4, 8, 16, 32):
+            start = time.perf_counter()
+            for i in range(0, len(images), size):
+                call(i, i + size)
+            curves[name][size] = round(1000 * (time.perf_counter() - start) / len(images), 2)
+    return {"ms_per_image": curves}
 
 
 def part_methods(work: Path, args: argparse.Namespace) -> dict:
@@ -288,7 +331,8 @@ def part_methods(work: Path, args: argparse.Namespace) -> dict:
 
 
 PARTS = {"faceboard": part_faceboard, "loop": part_loop, "compute": part_compute,
-         "compute_workers": part_compute_workers, "methods": part_methods}
+         "compute_workers": part_compute_workers, "batch_sizes": part_batch_sizes,
+         "methods": part_methods}
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -306,7 +350,8 @@ def summarise(results: dict, work: Path) -> dict:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "images": n,
         "faceboard": {"cold_s": cold, "warm_s": warm, "cold_img_s": n / cold, "warm_img_s": n / warm,
-                      "peak_rss_mb": fb["peak_rss_mb"], "breakdown_cold": fb["cold"]["timings"],
+                      "peak_rss_mb": fb["peak_rss_mb"], "prefect_server_peak_rss_mb": fb["prefect_server_peak_rss_mb"],
+                      "breakdown_cold": fb["cold"]["timings"],
                       "breakdown_warm": fb["warm"]["timings"], "warm_equals_cold": fb["warm_equals_cold"],
                       "cli_warm_s": results["cli_warm"]["seconds"],
                       "cli_import_s": results["cli_warm"]["import_seconds"]},
@@ -318,6 +363,7 @@ def summarise(results: dict, work: Path) -> dict:
         "agreement": {"niqe_max_abs": float(np.max(np.abs(ours[:, 0] - theirs[:, 0]))),
                       "id_sim_max_abs": float(np.max(np.abs(ours[:, 1] - theirs[:, 1])))},
     }
+    summary["batch_sizes_ms_per_image"] = results["batch_sizes"]["ms_per_image"]
     best_compute = min(compute["seconds"], results["compute_workers"]["seconds"])
     summary["ratios"] = {"vs_loop": loop["seconds"] / cold, "vs_pure_compute": cold / best_compute,
                          "warm": cold / warm, "rss_vs_loop": fb["peak_rss_mb"] / loop["peak_rss_mb"]}
@@ -360,6 +406,9 @@ def table(s: dict) -> str:
               "", "where faceboard's cold run spends its time (seconds; the reader thread overlaps the models):"]
     lines += [f"  {k}: {v}" for k, v in fb["breakdown_cold"]["seconds"].items()]
     lines.append(f"  whole run: {fb['cold_s']:.1f}")
+    lines += ["", "milliseconds per image by batch size (this CPU):"]
+    lines += [f"  {name}: " + ", ".join(f"{size}: {ms}" for size, ms in curve.items())
+              for name, curve in s["batch_sizes_ms_per_image"].items()]
     return "\n".join(lines)
 
 

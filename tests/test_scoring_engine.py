@@ -86,17 +86,26 @@ def test_the_same_content_is_measured_once(tmp_path):
     assert all(row["brightness"] == row["lq_brightness"] for row in rows)
 
 
-def test_reading_runs_at_most_one_chunk_ahead(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_memory_holds_a_bounded_number_of_chunks(tmp_path, monkeypatch, lanes):
     scorer = _scorer(tmp_path / "cache")
+    scorer.lanes = lanes
     events = []
     prepare, measure = scorer._prepare, scorer._measure_chunk
     monkeypatch.setattr(scorer, "_prepare", lambda *a: events.append("read") or prepare(*a))
-    monkeypatch.setattr(scorer, "_measure_chunk", lambda chunk: events.append("measure") or measure(chunk))
-    rows = _score(scorer, SUBMISSION, batch_size=2)
-    assert len(rows) == 10 and events.count("read") == events.count("measure") == 5
+    monkeypatch.setattr(scorer, "_measure_chunk", lambda *a: events.append("measure") or measure(*a))
+    rows = _score(scorer, SUBMISSION, batch_size=1)
+    assert len(rows) == 10 and events.count("read") == events.count("measure") == 10
     for k in range(len(events)):
         ahead = events[:k + 1].count("read") - events[:k + 1].count("measure")
-        assert ahead <= 2, events  # the chunk being measured and the next one
+        assert ahead <= lanes + 1, events  # the chunks being measured and the one read ahead
+
+
+def test_lanes_do_not_change_rows(tmp_path):
+    """Several lanes run torch single-threaded: the same rows, values equal up to float32 rounding."""
+    one, three = _scorer(tmp_path / "a"), _scorer(tmp_path / "b")
+    one.lanes, three.lanes = 1, 3
+    _assert_same_rows(_score(three, SUBMISSION, batch_size=1), _score(one, SUBMISSION, batch_size=1))
 
 
 def test_an_unreadable_output_fails_alone_and_keeps_its_lq_values(tmp_path):
@@ -112,5 +121,13 @@ def test_an_unreadable_output_fails_alone_and_keeps_its_lq_values(tmp_path):
 
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
 def test_batch_size_does_not_change_values(tmp_path, batch_size):
+    """Values equal up to float32 rounding (a batched mean sums in another order)."""
     reference = _score(_scorer(tmp_path / "a"), SUBMISSION, batch_size=4)
-    assert _score(_scorer(tmp_path / f"b{batch_size}"), SUBMISSION, batch_size) == reference
+    _assert_same_rows(_score(_scorer(tmp_path / f"b{batch_size}"), SUBMISSION, batch_size), reference)
+
+
+def _assert_same_rows(rows: list[dict], reference: list[dict]) -> None:
+    assert [(r["image"], r["status"], r["error"]) for r in rows] == [
+        (r["image"], r["status"], r["error"]) for r in reference]
+    for column in ("brightness", "lq_brightness"):
+        np.testing.assert_allclose([r[column] for r in rows], [r[column] for r in reference], rtol=1e-6)

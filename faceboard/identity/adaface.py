@@ -79,8 +79,9 @@ def load_checkpoint(path: Path) -> IR50:
     weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
     if not weights:
         raise ValueError(f"{path}: no `model.`-prefixed keys in its state_dict; not an AdaFace checkpoint")
-    model = IR50()
-    missing, unexpected = model.load_state_dict(weights, strict=False)
+    with torch.device("meta"):  # no memory for random initial weights: the checkpoint's tensors are assigned
+        model = IR50()
+    missing, unexpected = model.load_state_dict(weights, strict=False, assign=True)
     if missing or unexpected:
         raise ValueError(f"{path}: not an AdaFace IR-50 checkpoint (missing keys {missing[:5]}, "
                          f"unexpected {unexpected[:5]})")
@@ -97,6 +98,7 @@ class AdaFaceIR50:
     """Backbone wrapper: aligns each face with its own landmarks and embeds the batch."""
 
     spec: BackboneSpec = BACKBONES["adaface_ir50"]
+    thread_safe = True  # inference only: concurrent lanes may embed at once
 
     def __init__(self, device: str = "cpu", checkpoint: Path | None = None) -> None:
         weight = get_weight(WEIGHT_NAME)

@@ -19,9 +19,12 @@ submission computes nothing.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +68,7 @@ class Scorer:
     """Holds loaded models for one process: metrics and ID backbone load once and are reused."""
 
     def __init__(self, metrics: dict[str, dict], backbone: str | None, device: str, cache_dir: Path,
-                 size: int = 512) -> None:
+                 size: int = 512, lanes: int | None = None) -> None:
         self.device = device
         self.size = size
         self.cache_dir = cache_dir
@@ -83,7 +86,7 @@ class Scorer:
 
                 self.backbone = load_backbone(backbone, device)
         self.measurer = Measurer(self.metrics, self.backbone, cache_dir, size, device, self.timings)
-        self._lock = threading.Lock()  # models are shared by the shard threads of one flow
+        self.lanes = lanes or (len(os.sched_getaffinity(0)) if str(device) == "cpu" else 1)
 
     @property
     def per_image_metrics(self) -> list[str]:
@@ -121,23 +124,32 @@ class Scorer:
         }
 
     def score(self, method: str, items: list[Item], batch_size: int = 8, desc: str = "score") -> list[dict]:
-        """One row per item, in order; the next chunk is read while this one is measured."""
-        rows = []
-        with progress(len(items), desc) as advance:
-            for chunk in self._read_ahead(method, items, batch_size):
-                with self._lock:
-                    rows += self._measure_chunk(chunk)
-                advance(len(chunk))
-        return rows
+        """One row per item, in order.
 
-    def _read_ahead(self, method: str, items: list[Item], batch_size: int) -> Iterator[list[_Prepared]]:
+        Chunks of `batch_size` items flow through `lanes` compute threads plus one that reads ahead (a chunk
+        is read, hashed and decoded while others are measured); at most lanes + 2 chunks are in memory.
+        On a CPU each lane runs single-threaded (torch and OpenCV): lanes over cores measured faster than
+        intra-op threads (benchmarks/score_speed.py), with one copy of the models.
+        """
         chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceboard-read") as reader:
-            pending = reader.submit(self._prepare, method, chunks[0]) if chunks else None
-            for following in [*chunks[1:], None]:
-                done = pending.result()
-                pending = reader.submit(self._prepare, method, following) if following else None
-                yield done
+        computing = threading.Semaphore(self.lanes)
+        rows: list[dict] = []
+
+        def run(chunk: list[Item]) -> list[dict]:
+            prepared = self._prepare(method, chunk)
+            with computing:
+                return self._measure_chunk(prepared, batch_size)
+
+        with progress(len(items), desc) as advance, _cpu_threads(self.device, self.lanes), \
+                ThreadPoolExecutor(self.lanes + 1, thread_name_prefix="faceboard-score") as pool:
+            pending: deque = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(run, chunk))
+                if len(pending) > self.lanes + 1:
+                    rows += _collect(pending.popleft(), advance)
+            while pending:
+                rows += _collect(pending.popleft(), advance)
+        return rows
 
     def _prepare(self, method: str, items: list[Item]) -> list[_Prepared]:
         """Rows started; each output read and hashed, decoded where a value is not cached yet."""
@@ -165,9 +177,9 @@ class Scorer:
         return set(self.per_image_metrics) | ({ID} if self.backbone is not None and item.landmarks is not None
                                               else set())
 
-    def _measure_chunk(self, chunk: list[_Prepared]) -> list[dict]:
+    def _measure_chunk(self, chunk: list[_Prepared], batch_size: int) -> list[dict]:
         pictures = [p for entry in chunk for p in (entry.output, entry.lq) if p is not None and not p.error]
-        self.measurer.compute(pictures)
+        self.measurer.compute(pictures, batch_size)
         for entry in chunk:
             self._fill(entry)
         missing = [entry for entry in chunk if entry.lq is not None and not entry.lq.error
@@ -175,7 +187,7 @@ class Scorer:
         if missing:  # the LQ input's set features stand in for an output that has none
             for entry in missing:
                 entry.lq.needs |= set(self.set_metrics)
-            self.measurer.compute([entry.lq for entry in missing])
+            self.measurer.compute([entry.lq for entry in missing], batch_size)
             for entry in missing:
                 entry.row[LQ_FEATURES] = {name: entry.lq.values[name] for name in self.set_metrics
                                           if name not in entry.row.get(FEATURES, {}) and name in entry.lq.values}
@@ -211,6 +223,31 @@ class Scorer:
             entry.row["error"] = f"{entry.row['error']}; identity: {problem}".lstrip("; ")
             return float("nan")
         return float(cosine_similarity(lq.values[ID], output.values[ID]))
+
+
+def _collect(future: Future, advance: Callable[[int], None]) -> list[dict]:
+    rows = future.result()
+    advance(len(rows))
+    return rows
+
+
+@contextmanager
+def _cpu_threads(device: str, lanes: int) -> Iterator[None]:
+    """With several lanes on a CPU, torch and OpenCV run single-threaded in each (restored afterwards)."""
+    if str(device) != "cpu" or lanes == 1:
+        yield
+        return
+    import cv2
+    import torch
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
 
 
 def _set_value(metric: Any, features: list[np.ndarray]) -> dict:

@@ -140,7 +140,8 @@ class Scorer:
             with computing:
                 return self._measure_chunk(prepared, batch_size)
 
-        with progress(len(items), desc) as advance, _cpu_threads(self.device, self.lanes), \
+        with progress(len(items), desc) as advance, self.timings("scoring, wall clock"), \
+                _cpu_threads(self.device, self.lanes), \
                 ThreadPoolExecutor(self.lanes + 1, thread_name_prefix="faceboard-score") as pool:
             pending: deque = deque()
             for chunk in chunks:

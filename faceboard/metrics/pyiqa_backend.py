@@ -36,7 +36,7 @@ class PyiqaMetric:
     @torch.inference_mode()
     def __call__(self, batch: torch.Tensor) -> np.ndarray:
         scores = self.model(batch.to(self.device))
-        return scores.detach().double().cpu().reshape(-1).numpy()  # pyiqa's own precision (NIQE: float64)
+        return scores.detach().double().cpu().reshape(-1).numpy()  # as precise as pyiqa computed it
 
     def provenance(self) -> dict:
         return {

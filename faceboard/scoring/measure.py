@@ -16,7 +16,7 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +86,6 @@ class Measurer:
         self.cache_dir = cache_dir
         self.timings = timings
         self._caches: dict[str, ArrayCache] = {}
-        # a model not declared `thread_safe` runs in one lane at a time
         self._locks: dict[str, threading.Lock] = {}
 
     def cache(self, need: str) -> ArrayCache:
@@ -104,9 +103,7 @@ class Measurer:
         try:
             with self.timings("read + sha256"):
                 data, picture.sha = read_bytes(picture.path)
-            self._lookup(picture)
-            if picture.missing():
-                self._decode(picture, data)
+            self._complete(picture, data)
         except ImageError as err:
             picture.error = str(err)
         return picture
@@ -114,14 +111,12 @@ class Measurer:
     def compute(self, pictures: list[Picture], batch_size: int = 8) -> None:
         """Everything the pictures still miss: each content once, at most `batch_size` images per model call
         (on a CPU, 8 is AdaFace's fastest per image; NIQE does not care); then cached."""
-        for picture in pictures:
+        for picture in pictures:  # needs added since it was read (an LQ input standing in for set features)
             if picture.missing() and picture.pixels is None and not picture.error:
-                self._lookup(picture)
-                if picture.missing():
-                    try:
-                        self._decode(picture, read_bytes(picture.path)[0])
-                    except ImageError as err:
-                        picture.error = str(err)
+                try:
+                    self._complete(picture)
+                except ImageError as err:
+                    picture.error = str(err)
         todo = [p for p in pictures if not p.error and p.missing()]
         for name, metric in self.metrics.items():
             self._run(name, [p for p in todo if name in p.missing()], lambda batch, m=metric: _call(m, batch),
@@ -130,6 +125,12 @@ class Measurer:
             self._run(ID, [p for p in todo if ID in p.missing()], self._embed, _embedding_key, batch_size)
         for picture in pictures:
             picture.pixels = None  # nothing is left to compute: free the memory
+
+    def _complete(self, picture: Picture, data: bytes | None = None) -> None:
+        """Take what the cache holds; decode the file (its bytes `data`, else read again) if anything is left."""
+        self._lookup(picture)
+        if picture.missing():
+            self._decode(picture, read_bytes(picture.path)[0] if data is None else data)
 
     def _lookup(self, picture: Picture) -> None:
         with self.timings("cache"):
@@ -167,26 +168,33 @@ class Measurer:
                 picture.values[need] = np.asarray(value)
 
     def _batch(self, need: str, batch: list[Picture], compute) -> tuple[list, list[str]]:
-        """(values, errors) of one model call, image by image where the whole batch fails."""
+        """(values, errors) of one model call over `batch`; a model not declared `thread_safe` runs in one
+        lane at a time."""
         model = self.backbone if need == ID else self.metrics[need]
         label = need if need != ID else f"identity ({self.backbone.spec.name})"
         lock = contextlib.nullcontext() if getattr(model, "thread_safe", False) else self._locks.setdefault(need, threading.Lock())
         with lock, self.timings(label):
-            try:
-                return list(compute(batch)), [""] * len(batch)
-            except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
-                values, errors = [], []
-                for picture in batch:
-                    try:
-                        values.append(compute([picture])[0])
-                        errors.append("")
-                    except Exception as err:  # noqa: BLE001 - recorded in the image's row
-                        values.append(None)
-                        errors.append(f"{type(err).__name__}: {err}")
-                return values, errors
+            return values_or_errors(lambda i, j: compute(batch[i:j]), len(batch))
 
     def _embed(self, pictures: list[Picture]) -> np.ndarray:
         return self.backbone.embed([p.pixels for p in pictures], [p.landmarks for p in pictures])
+
+
+def values_or_errors(call: Callable[[int, int], Sequence], n: int) -> tuple[list, list[str]]:
+    """`call(i, j)` gives the values of items i..j-1: called once for all n, and where that fails item by item,
+    so only the item that breaks it gets None and its error ("Type: message"); the others keep their values."""
+    try:
+        return list(call(0, n)), [""] * n
+    except Exception:  # noqa: BLE001 - find the item that breaks it, keep the others
+        values, errors = [], []
+        for i in range(n):
+            try:
+                values.append(call(i, i + 1)[0])
+                errors.append("")
+            except Exception as err:  # noqa: BLE001 - recorded with the item
+                values.append(None)
+                errors.append(f"{type(err).__name__}: {err}")
+        return values, errors
 
 
 def _call(metric: Any, pictures: list[Picture]) -> np.ndarray:

@@ -10,8 +10,8 @@ Every row also gets its LQ input's value of each per-image metric, `lq_<metric>`
 output features its LQ input's set-metric features (`LQ_FEATURES`): what a failed image is charged against
 (faceboard.scoring.charge).
 
-The engine streams: a reader thread reads, hashes and decodes the next chunk while the models run on
-this one, so memory holds two chunks at most. Every value (metric value, set features, ID embedding) is
+The engine streams: chunks are read, hashed and decoded ahead while lanes measure others, with a bounded
+number of chunks in memory (`Scorer.score`). Every value (metric value, set features, ID embedding) is
 cached by the image's content and everything that produced it (faceboard.scoring.measure), for outputs
 and LQ inputs alike: an LQ image is measured once for every method, and re-scoring an unchanged
 submission computes nothing.
@@ -33,9 +33,10 @@ import numpy as np
 
 from faceboard.config import fingerprint
 from faceboard.identity.gate import cosine_similarity
+from faceboard.imageio import ImageError
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
-from faceboard.scoring.measure import ID, Measurer, Picture, Timings
+from faceboard.scoring.measure import ID, Measurer, Picture, Timings, values_or_errors
 
 FEATURES = "set_features"  # row key: {set metric: this image's feature vector}; never written to a table
 LQ_FEATURES = "lq_set_features"  # row key: the same for the LQ input, where the output has none
@@ -164,7 +165,7 @@ class Scorer:
                 output = self.measurer.read(item.output, self._output_needs(item), item.landmarks)
                 if output.error:
                     row.update(status="failed", error=output.error)
-            if item.lq is not None and item.lq.is_file():
+            if item.lq is not None:
                 lq = self.measurer.read(item.lq, self._lq_needs(item), item.landmarks)
             prepared.append(_Prepared(item, row, output, lq))
         return prepared
@@ -216,8 +217,8 @@ class Scorer:
         output, lq, item = entry.output, entry.lq, entry.item
         if item.lq is None or item.landmarks is None:
             problem = "no LQ image or landmarks for the identity check"
-        elif lq is None or lq.error:
-            problem = lq.error if lq is not None else f"{item.lq}: missing"
+        elif lq.error:
+            problem = lq.error
         else:
             problem = output.errors.get(ID) or lq.errors.get(ID, "")
         if problem or ID not in output.values or ID not in lq.values:
@@ -263,8 +264,6 @@ def _set_value(metric: Any, features: list[np.ndarray]) -> dict:
 def read_rows(method: str, entries: Sequence[Any], read: Callable[[Any], Any]) -> tuple[list[dict], list[tuple]]:
     """One row per entry (it has `subset`, `name`, `error`), failed where the entry already failed or
     `read(entry)` raises ImageError; and `(entry, row, what was read)` for the others, in order."""
-    from faceboard.imageio import ImageError
-
     rows, done = [], []
     for entry in entries:
         row = {"method": method, "subset": entry.subset, "image": entry.name, "status": "ok", "error": entry.error}
@@ -280,16 +279,10 @@ def read_rows(method: str, entries: Sequence[Any], read: Callable[[Any], Any]) -
 
 
 def split_per_image(score: Callable[[int, int], Sequence], rows: list[dict], name: str) -> list:
-    """`score(i, j)` gives the values of images i..j-1: called once for all rows, and on failure image by
-    image, so the image that breaks a metric gets None and an error in its row while the others keep theirs."""
-    try:
-        return list(score(0, len(rows)))
-    except Exception:  # noqa: BLE001 - find the image that breaks it, keep the others
-        values = []
-        for i, row in enumerate(rows):
-            try:
-                values.append(score(i, i + 1)[0])
-            except Exception as err:  # noqa: BLE001
-                values.append(None)
-                row["error"] = f"{row['error']}; {name}: {type(err).__name__}: {err}".lstrip("; ")
-        return values
+    """`score(i, j)` gives the values of images i..j-1 (faceboard.scoring.measure.values_or_errors): the image
+    that breaks a metric gets None and the error in its row, while the others keep their values."""
+    values, errors = values_or_errors(score, len(rows))
+    for row, error in zip(rows, errors, strict=True):
+        if error:
+            row["error"] = f"{row['error']}; {name}: {error}".lstrip("; ")
+    return values

@@ -6,8 +6,9 @@ checkpoint, the official alignment) and NIQE, on the NTIRE 2025 validation split
 (peak RSS is that process's own), back to back on this machine:
 
 1. faceboard: `score_submission` (the flow `faceboard score` runs) cold (empty cache) then warm (the same
-   submission again), timed in-process, with faceboard's own breakdown of where the time went; then the
-   `faceboard score` command, warm, from a fresh interpreter.
+   submission again), timed in-process, with faceboard's own breakdown of where the time went; cold again with
+   Prefect's API already up (no server start to wait for); then the `faceboard score` command, warm, from a
+   fresh interpreter.
 2. the official loop, written here the way the organisers' eval.py runs it: one image at a time, the
    landmark CSV re-read and the LQ file globbed per image, both faces embedded per image (no reuse),
    PIL decoding, NIQE at batch size 1, no torch.no_grad (as inference_face); same library functions.
@@ -138,8 +139,10 @@ def cli_warm(work: Path) -> dict:
 
 def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
     """faceboard's scoring as `faceboard score` runs it (models load while Prefect's server starts), cold then
-    warm, on the project's own cache; imports are done before the clock starts."""
+    warm, on the project's own cache; then cold again (a fresh cache) with the Prefect API already up, as on a
+    machine running a Prefect server. Imports are done before the clock starts."""
     import pandas as pd
+    import pyarrow.parquet  # noqa: F401 - imported by the first table write otherwise
 
     from faceboard import prefect_api
     from faceboard.config import load_params
@@ -148,10 +151,11 @@ def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
 
     params = load_params(work / "params.yaml")
     runs = {}
-    for run in ("cold", "warm"):
+    for run in ("cold", "warm", "cold_server_up"):
         start = time.perf_counter()
         prefect_api.start_early()
-        scorer = Scorer({"niqe": {}}, BACKBONE, "cpu", work / "data" / "cache")
+        cache = work / "data" / ("cache-server-up" if run == "cold_server_up" else "cache")
+        scorer = Scorer({"niqe": {}}, BACKBONE, "cpu", cache)
         loaded = time.perf_counter()
         prefect_api.ready()
         waited = time.perf_counter()
@@ -235,7 +239,8 @@ def _decoded(work: Path) -> tuple[list, list]:
 
 
 def _compute(images: list, points: list, batch: int, barrier=None) -> float:
-    """faceboard's model calls on decoded images: NIQE and alignment + embedding, `batch` at a time."""
+    """faceboard's model calls on decoded images: NIQE and alignment + embedding, `batch` at a time (fewer
+    where the model caps its batch on a CPU)."""
     from faceboard.identity.backbones import load_backbone
     from faceboard.imageio import to_batch
     from faceboard.metrics.table import load
@@ -243,10 +248,12 @@ def _compute(images: list, points: list, batch: int, barrier=None) -> float:
     niqe, backbone = load("niqe", {}, "cpu"), load_backbone(BACKBONE, "cpu")
     if barrier is not None:
         barrier.wait()
+    embed_batch = min(batch, backbone.max_batch.get("cpu", batch))  # as faceboard calls it
     start = time.perf_counter()
     for i in range(0, len(images), batch):
         niqe(to_batch(images[i:i + batch]))
-        backbone.embed(images[i:i + batch], points[i:i + batch])
+        for j in range(i, min(i + batch, len(images)), embed_batch):
+            backbone.embed(images[j:j + embed_batch], points[j:j + embed_batch])
     return time.perf_counter() - start
 
 
@@ -344,11 +351,13 @@ def summarise(results: dict, work: Path) -> dict:
     ours = np.array([fb["values"][k] for k in keys], dtype=float)
     theirs = np.array([loop["values"][k] for k in keys], dtype=float)
     n = len(keys)
-    cold, warm = fb["cold"]["seconds"], fb["warm"]["seconds"]
+    cold, warm, server_up = fb["cold"]["seconds"], fb["warm"]["seconds"], fb["cold_server_up"]["seconds"]
     summary = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "images": n,
         "faceboard": {"cold_s": cold, "warm_s": warm, "cold_img_s": n / cold, "warm_img_s": n / warm,
+                      "cold_server_up_s": server_up, "cold_server_up_img_s": n / server_up,
+                      "breakdown_cold_server_up": fb["cold_server_up"]["timings"],
                       "peak_rss_mb": fb["peak_rss_mb"], "prefect_server_peak_rss_mb": fb["prefect_server_peak_rss_mb"],
                       "breakdown_cold": fb["cold"]["timings"],
                       "breakdown_warm": fb["warm"]["timings"], "warm_equals_cold": fb["warm_equals_cold"],
@@ -365,6 +374,7 @@ def summarise(results: dict, work: Path) -> dict:
     summary["batch_sizes_ms_per_image"] = results["batch_sizes"]["ms_per_image"]
     best_compute = min(compute["seconds"], results["compute_workers"]["seconds"])
     summary["ratios"] = {"vs_loop": loop["seconds"] / cold, "vs_pure_compute": cold / best_compute,
+                         "server_up_vs_pure_compute": server_up / best_compute,
                          "warm": cold / warm, "rss_vs_loop": fb["peak_rss_mb"] / loop["peak_rss_mb"]}
     if "methods" in results:
         m = results["methods"]
@@ -379,6 +389,8 @@ def table(s: dict) -> str:
     rows = [
         ("faceboard cold (in-process)", f"{fb['cold_s']:.1f} s", f"{fb['cold_img_s']:.2f}", f"{fb['peak_rss_mb']:.0f}"),
         ("faceboard warm (in-process)", f"{fb['warm_s']:.2f} s", f"{fb['warm_img_s']:.0f}", ""),
+        ("faceboard cold, Prefect API already up", f"{fb['cold_server_up_s']:.1f} s",
+         f"{fb['cold_server_up_img_s']:.2f}", ""),
         ("`faceboard score` warm (fresh interpreter)", f"{fb['cli_warm_s']:.1f} s", "", ""),
         ("official per-image loop", f"{loop['seconds']:.1f} s", f"{loop['img_s']:.2f}", f"{loop['peak_rss_mb']:.0f}"),
         (f"pure compute, 1 process x {s['pure_compute']['threads']} threads",
@@ -392,6 +404,8 @@ def table(s: dict) -> str:
     lines += ["", "| ratio | measured | target |", "| --- | --- | --- |",
               f"| loop time / faceboard cold | {r['vs_loop']:.2f}x | >= {TARGETS['vs_loop']}x |",
               f"| faceboard cold / pure compute | {r['vs_pure_compute']:.2f}x | <= {TARGETS['vs_pure_compute']}x |",
+              f"| faceboard cold, Prefect API up / pure compute | {r['server_up_vs_pure_compute']:.2f}x | "
+              f"<= {TARGETS['vs_pure_compute']}x |",
               f"| faceboard cold / warm | {r['warm']:.0f}x | >= {TARGETS['warm']:.0f}x |",
               f"| peak RSS faceboard / loop | {r['rss_vs_loop']:.2f} | <= 1 |"]
     if "five_methods" in r:

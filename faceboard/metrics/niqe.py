@@ -14,7 +14,13 @@ It computes on the CPU whatever `device` is; an instance is not thread-safe (it 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.metadata
+import importlib.util
 import math
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 import cv2
@@ -36,11 +42,9 @@ class NIQE:
     """Scores batches of RGB images (N,3,H,W float in [0,1], H and W >= 96): lower is better."""
 
     def __init__(self, spec: MetricSpec, options: dict, device: torch.device) -> None:
-        import pyiqa
-
         self.spec = spec
         self.options = {**spec.options, **options}
-        self.pyiqa_version = pyiqa.__version__
+        self.pyiqa_version = importlib.metadata.version("pyiqa")
         self._delegate = None
         if not _is_default(self.options):
             from faceboard.metrics.pyiqa_backend import PyiqaMetric
@@ -101,8 +105,7 @@ class Scratch:
 @torch.inference_mode()
 def _luma(batch: torch.Tensor) -> np.ndarray:
     """(N,H,W) rounded Y (YIQ, 0..255) cropped to whole blocks, by pyiqa's own float32 conversion."""
-    from pyiqa.utils.color_util import to_y_channel
-
+    to_y_channel = _pyiqa_helpers("utils/color_util.py").to_y_channel
     if batch.ndim != 4 or batch.shape[1] != 3:
         raise ValueError(f"NIQE needs an (N,3,H,W) batch, got shape {tuple(batch.shape)}")
     height, width = (side // BLOCK * BLOCK for side in batch.shape[-2:])
@@ -130,8 +133,7 @@ def _image_features(luma: np.ndarray, scratch: Scratch) -> np.ndarray:
 @functools.cache
 def _gaussian_window() -> np.ndarray:
     """pyiqa's 7x7, sigma 7/6 window: rounded to float32 as pyiqa makes it, so not exactly separable."""
-    from pyiqa.matlab_utils import fspecial
-
+    fspecial = _pyiqa_helpers("matlab_utils/functions.py").fspecial
     return fspecial(7, 7.0 / 6, 1)[0, 0].to(torch.float64).numpy()
 
 
@@ -286,8 +288,8 @@ class HalvingTaps(NamedTuple):
 @functools.cache
 def _halving_taps(length: int) -> HalvingTaps:
     """pyiqa's resize_1d weights for scale 0.5, computed with its own float32 helpers."""
-    from pyiqa.matlab_utils.resize import get_padding, get_weight
-
+    resize = _pyiqa_helpers("matlab_utils/resize.py")
+    get_padding, get_weight = resize.get_padding, resize.get_weight
     outputs, taps = math.ceil(length * 0.5), math.ceil(4 / 0.5) + 2
     position = (torch.linspace(0, outputs - 1, steps=outputs, dtype=torch.float32) + 0.5) / 0.5 - 0.5
     base = position.floor() - taps // 2 + 1
@@ -301,9 +303,34 @@ def _halving_taps(length: int) -> HalvingTaps:
 @torch.inference_mode()
 def _mvg_distance(features: torch.Tensor, pristine_mean: torch.Tensor, pristine_cov: torch.Tensor) -> np.ndarray:
     """pyiqa's final step: the distance between the blocks' Gaussian fit and the pristine one (nan rows dropped)."""
-    from pyiqa.matlab_utils import nancov, nanmean
-
+    functions = _pyiqa_helpers("matlab_utils/functions.py")
+    nancov, nanmean = functions.nancov, functions.nanmean
     diff = (pristine_mean - nanmean(features, dim=1)).unsqueeze(1)
     inverse = torch.linalg.pinv((pristine_cov + nancov(features)) / 2)
     quality = torch.bmm(torch.bmm(diff, inverse), diff.transpose(1, 2))
     return torch.sqrt(quality).reshape(-1).numpy()
+
+
+@functools.cache
+def _pyiqa_helpers(path: str) -> ModuleType:
+    """One of pyiqa's numeric helper modules (torch and NumPy only), by its path inside the pyiqa package.
+
+    `import pyiqa` runs the package's __init__, which imports every architecture and torchvision: about
+    190 MB and 2 s that NIQE does not use. So unless pyiqa is imported already, the file is loaded under a
+    private package name; the functions are pyiqa's own either way.
+    """
+    if "pyiqa" in sys.modules:
+        return importlib.import_module("pyiqa." + path.removesuffix(".py").replace("/", "."))
+    root = Path(importlib.util.find_spec("pyiqa").origin).parent
+    folder, _, file = path.rpartition("/")
+    package = f"{__name__}._pyiqa_{folder.replace('/', '_')}"
+    if package not in sys.modules:  # a bare package (its __init__ not run), for the files' relative imports
+        module = ModuleType(package)
+        module.__path__ = [str(root / folder)]
+        sys.modules[package] = module
+    name = f"{package}.{file.removesuffix('.py')}"
+    spec = importlib.util.spec_from_file_location(name, root / path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -110,7 +110,7 @@ class Measurer:
 
     def compute(self, pictures: list[Picture], batch_size: int = 8) -> None:
         """Everything the pictures still miss: each content once, at most `batch_size` images per model call
-        (on a CPU, 8 is AdaFace's fastest per image; NIQE does not care); then cached."""
+        (fewer where the model caps its batch on this device); then cached."""
         for picture in pictures:  # needs added since it was read (an LQ input standing in for set features)
             if picture.missing() and picture.pixels is None and not picture.error:
                 try:
@@ -151,6 +151,8 @@ class Measurer:
         """`compute(pictures)` -> one value per picture, on each distinct key once, `batch_size` at a time;
         a failing batch is retried image by image so only the image that breaks it loses the value."""
         unique = list({key(p): p for p in pictures}.values())
+        device_type = str(self.device).split(":")[0]
+        batch_size = min(batch_size, getattr(self._model(need), "max_batch", {}).get(device_type, batch_size))
         found = {}
         for start in range(0, len(unique), batch_size):
             batch = unique[start:start + batch_size]
@@ -170,11 +172,14 @@ class Measurer:
     def _batch(self, need: str, batch: list[Picture], compute) -> tuple[list, list[str]]:
         """(values, errors) of one model call over `batch`; a model not declared `thread_safe` runs in one
         lane at a time."""
-        model = self.backbone if need == ID else self.metrics[need]
+        model = self._model(need)
         label = need if need != ID else f"identity ({self.backbone.spec.name})"
         lock = contextlib.nullcontext() if getattr(model, "thread_safe", False) else self._locks.setdefault(need, threading.Lock())
         with lock, self.timings(label):
             return values_or_errors(lambda i, j: compute(batch[i:j]), len(batch))
+
+    def _model(self, need: str) -> Any:
+        return self.backbone if need == ID else self.metrics[need]
 
     def _embed(self, pictures: list[Picture]) -> np.ndarray:
         return self.backbone.embed([p.pixels for p in pictures], [p.landmarks for p in pictures])

@@ -34,6 +34,7 @@ import numpy as np
 from faceboard.config import fingerprint
 from faceboard.identity.gate import cosine_similarity
 from faceboard.imageio import ImageError
+from faceboard.memory import release_freed_memory
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
 from faceboard.scoring.measure import ID, Measurer, Picture, Timings, values_or_errors
@@ -130,7 +131,8 @@ class Scorer:
         Chunks of `batch_size` items flow through `lanes` compute threads plus one that reads ahead (a chunk
         is read, hashed and decoded while others are measured); at most lanes + 2 chunks are in memory.
         On a CPU each lane runs single-threaded (torch and OpenCV): lanes over cores measured faster than
-        intra-op threads (benchmarks/score_speed.py), with one copy of the models.
+        intra-op threads (benchmarks/score_speed.py), with one copy of the models. Freed memory goes back to
+        the system after each chunk.
         """
         chunks = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
         computing = threading.Semaphore(self.lanes)
@@ -139,7 +141,9 @@ class Scorer:
         def run(chunk: list[Item]) -> list[dict]:
             prepared = self._prepare(method, chunk)
             with computing:
-                return self._measure_chunk(prepared, batch_size)
+                measured = self._measure_chunk(prepared, batch_size)
+            release_freed_memory()  # bounded RSS over a long run (benchmarks/score_speed.py)
+            return measured
 
         with progress(len(items), desc) as advance, self.timings("scoring, wall clock"), \
                 _cpu_threads(self.device, self.lanes), \

@@ -62,7 +62,9 @@ def prepare_output(out_dir: Path, method: str, config: MethodConfig, lq: list[Im
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in out_dir.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover)
-    marker.write_text(json.dumps(stamp, sort_keys=True))
+    for leftover in [*out_dir.glob(".*.tmp"), *out_dir.glob("*/.*.tmp")]:  # an atomic write killed midway
+        leftover.unlink()
+    write_bytes_atomic(marker, json.dumps(stamp, sort_keys=True).encode())  # a kill never leaves half a marker
 
 
 def restore_shard(

@@ -52,6 +52,8 @@ def write_scores(out: ScoreFiles, rows: list[dict], scorer: Scorer, extra: dict 
     """Write the per-image table, the set metrics (FID: one value over all the method's images, and one with
     LQ stand-ins for failed images) and the provenance (dataset, metrics, weights with hashes, versions)."""
     out.folder.mkdir(parents=True, exist_ok=True)
+    for leftover in out.folder.glob(".*.tmp"):  # an atomic write of a killed run
+        leftover.unlink()
     frame = pd.DataFrame([{k: v for k, v in row.items() if k not in (FEATURES, LQ_FEATURES)} for row in rows])
     for column in ("id_sim", *scorer.per_image_metrics, *(LQ_PREFIX + m for m in scorer.per_image_metrics)):
         if column not in frame:

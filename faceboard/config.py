@@ -186,6 +186,19 @@ class PairedConfig(_Strict):
         return self
 
 
+class ScheduleConfig(_Strict):
+    """`faceboard serve`: when the scheduled regeneration (dvc pull, repro, push, publish) runs."""
+
+    cron: str = "0 3 * * *"
+    timezone: str = "UTC"
+    publish_dir: str | None = None  # where each run copies the report (and run.json); None: not copied
+    retries: int = 3                # for dvc pull/push (network): attempts after the first, with backoff
+    retry_delay_s: float = 10.0     # first retry's delay; it doubles each time
+
+
+OPERATIONAL = frozenset({"schedule"})  # params.yaml sections about operating runs: they never change a result
+
+
 class Params(_Strict):
     protocol: str = "ntire2025"
     seed: int = 0
@@ -200,6 +213,7 @@ class Params(_Strict):
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     degradation: DegradationConfig = Field(default_factory=DegradationConfig)
     paired: PairedConfig = Field(default_factory=PairedConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:
@@ -218,6 +232,10 @@ class Params(_Strict):
         if unknown:
             raise ValueError(f"paired.methods {unknown} are not among methods: {sorted(self.methods)}")
         return self
+
+    def results_config(self) -> dict[str, Any]:
+        """Every param that can change a result (all but the OPERATIONAL sections): what run.json fingerprints."""
+        return self.model_dump(exclude=set(OPERATIONAL))
 
     @property
     def active_dataset(self) -> DatasetConfig:

@@ -47,3 +47,22 @@ def copy_project(dest: Path) -> Path:
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone"]):
         subprocess.run(cmd, cwd=dest, check=True)
     return dest
+
+
+def dvc(project: Path, *args: str) -> str:
+    """`dvc ARGS` in `project`; its output, or an assertion error with it."""
+    from faceboard.dvc_repo import DvcFailed
+    from faceboard.dvc_repo import dvc as run_dvc
+
+    try:
+        return run_dvc(project, *args)
+    except DvcFailed as err:
+        raise AssertionError(str(err)) from None
+
+
+@pytest.fixture(scope="session")
+def reproduced_project(tmp_path_factory) -> tuple[Path, str]:
+    """A fresh copy of the project after one `dvc repro` (minutes) and that run's output; the DVC pipeline,
+    remote and schedule tests share it, in file order, each leaving it reproduced."""
+    project = copy_project(tmp_path_factory.mktemp("clone"))
+    return project, dvc(project, "repro")

@@ -12,27 +12,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from faceboard.env import with_venv_on_path
-from tests.conftest import ROOT, copy_project
+from faceboard.dvc_repo import stages_run
+from tests.conftest import ROOT, copy_project, dvc
 
 pytestmark = pytest.mark.slow
 
 
-def dvc(project, *args):
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True,
-                          env=with_venv_on_path(), check=False)
-    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
 def ran(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+    return set(stages_run(output))
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("clone"))
-    first = dvc(project, "repro")
+def project(reproduced_project):
+    project, first = reproduced_project
     board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
     return project, first, board
 

@@ -11,6 +11,7 @@ from faceboard import env, prefect_api
 
 STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "report")
 PER_METHOD = ("restore", "score")
+DEPLOYMENT = "scheduled"  # the served deployment: faceboard-regenerate/scheduled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     stage.add_argument("method", nargs="?")
     stage.set_defaults(handler=_stage)
 
-    serve = sub.add_parser("serve", help="serve a scheduled deployment of the leaderboard flow")
-    serve.add_argument("--cron", default="0 3 * * *", help="schedule (default: daily at 03:00)")
+    regenerate = sub.add_parser("regenerate", help="what the schedule runs, now: dvc pull, repro, push, publish")
+    regenerate.set_defaults(handler=_regenerate)
+
+    serve = sub.add_parser("serve", help="deploy the regeneration on params.yaml's schedule and run it when due "
+                                         "(needs a Prefect server: PREFECT_API_URL)")
+    serve.add_argument("--cron", help="override schedule.cron of params.yaml")
     serve.set_defaults(handler=_serve)
 
 
@@ -63,9 +68,30 @@ def _stage(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, root: Path) -> int:
-    """A scheduled Prefect deployment of the whole leaderboard (needs a Prefect server for schedules)."""
-    from flows.leaderboard import full_leaderboard
+def _regenerate(args: argparse.Namespace, root: Path) -> int:
+    prefect_api.start_early()
+    from flows.regenerate import regenerate
 
-    full_leaderboard.serve(name="scheduled-leaderboard", cron=args.cron, parameters={"root": str(root)})
+    prefect_api.ready()
+    result = regenerate(str(root))
+    print(f"stages run: {', '.join(result['stages_run']) or 'none (everything up to date)'}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, root: Path) -> int:
+    """Deploy `regenerate` with params.yaml's schedule on the Prefect server in PREFECT_API_URL and run each
+    scheduled or triggered run in this process, one at a time, until stopped."""
+    import os
+
+    from prefect.schedules import Cron
+
+    from faceboard.config import load_params
+    from flows.regenerate import regenerate
+
+    if not os.environ.get("PREFECT_API_URL"):
+        print("warning: PREFECT_API_URL is not set; Prefect's temporary server runs no schedules "
+              "(start one with `prefect server start`)", file=sys.stderr)
+    schedule = load_params(root / env.PARAMS_FILE).schedule
+    regenerate.serve(name=DEPLOYMENT, schedules=[Cron(args.cron or schedule.cron, timezone=schedule.timezone)],
+                     parameters={"root": str(root)}, global_limit=1)
     return 0

@@ -85,7 +85,7 @@ def build(params: Params, scores: Mapping[str, ScoreFiles]) -> Board:
         "score_terms_used": [t for t in terms if t in metrics],
         "comparable_to_official": verdict["comparable"],
         "not_comparable_to_official": {"shared": verdict["shared"], "per_method": verdict["per_method"]},
-        "params_fingerprint": fingerprint(params.model_dump()),
+        "params_fingerprint": fingerprint(params.results_config()),
         "bootstrap": bootstrap.record(params.bootstrap, params.seed),
         "id_gate_calibration": _gate_calibration(backbone),
         "methods": provenance,

@@ -3,7 +3,8 @@
 The work is what runs offline: the identity gate (AdaFace IR-50 architecture with a seeded random-weight
 checkpoint, the official alignment) and NIQE, on the NTIRE 2025 validation split in ../shared/ntire2025
 (450 LQ faces, their landmarks, team15_NAFNet's 450 outputs). Each contender runs in its own process
-(peak RSS is that process's own), back to back on this machine:
+(peak RSS is that process's own; faceboard's is its cold run's, which is how `faceboard score` starts), back to
+back on this machine:
 
 1. faceboard: `score_submission` (the flow `faceboard score` runs) cold (empty cache) then warm (the same
    submission again), timed in-process, with faceboard's own breakdown of where the time went; cold again with
@@ -152,6 +153,7 @@ def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
     params = load_params(work / "params.yaml")
     runs = {}
     for run in ("cold", "warm", "cold_server_up"):
+        _reset_peak_rss()
         start = time.perf_counter()
         prefect_api.start_early()
         cache = work / "data" / ("cache-server-up" if run == "cold_server_up" else "cache")
@@ -166,7 +168,9 @@ def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
         inside = steps["scoring, wall clock"] + steps["write tables"]
         steps.update({"waiting for Prefect's server after loading": round(waited - loaded, 3),
                       "flow run outside scoring and tables (Prefect, listing, matching)": round(end - waited - inside, 3)})
-        runs[run] = {"seconds": end - start, "timings": report["timings"], "failed": report["failed_images"]}
+        runs[run] = {"seconds": end - start, "timings": report["timings"], "failed": report["failed_images"],
+                     "peak_rss_mb": _peak_rss_mb()}
+        del scorer  # the next run loads its own models: never two copies at once (peak RSS)
     runs["prefect_server_peak_rss_mb"] = _server_peak_rss_mb()
     values = pd.read_parquet(work / "fb-cold" / "per_image.parquet")
     warm = pd.read_parquet(work / "fb-warm" / "per_image.parquet")
@@ -175,17 +179,24 @@ def part_faceboard(work: Path, args: argparse.Namespace) -> dict:
     return runs
 
 
+def _reset_peak_rss() -> None:
+    """Start this process's peak RSS (VmHWM) afresh (Linux), so each run's own peak can be read."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb(pid: int | str = "self") -> float | None:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def _server_peak_rss_mb() -> float | None:
     """Peak RSS of Prefect's temporary server (a separate process), if this process started one."""
     from prefect.server.api.server import SubprocessASGIServer
 
     process = getattr(SubprocessASGIServer(), "server_process", None)
-    if process is None:
-        return None
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+    return None if process is None else _peak_rss_mb(process.pid)
 
 
 def part_loop(work: Path, args: argparse.Namespace) -> dict:
@@ -358,7 +369,8 @@ def summarise(results: dict, work: Path) -> dict:
         "faceboard": {"cold_s": cold, "warm_s": warm, "cold_img_s": n / cold, "warm_img_s": n / warm,
                       "cold_server_up_s": server_up, "cold_server_up_img_s": n / server_up,
                       "breakdown_cold_server_up": fb["cold_server_up"]["timings"],
-                      "peak_rss_mb": fb["peak_rss_mb"], "prefect_server_peak_rss_mb": fb["prefect_server_peak_rss_mb"],
+                      "peak_rss_mb": fb["cold"]["peak_rss_mb"], "process_peak_rss_mb": fb["peak_rss_mb"],
+                      "prefect_server_peak_rss_mb": fb["prefect_server_peak_rss_mb"],
                       "breakdown_cold": fb["cold"]["timings"],
                       "breakdown_warm": fb["warm"]["timings"], "warm_equals_cold": fb["warm_equals_cold"],
                       "cli_warm_s": results["cli_warm"]["seconds"],
@@ -375,7 +387,7 @@ def summarise(results: dict, work: Path) -> dict:
     best_compute = min(compute["seconds"], results["compute_workers"]["seconds"])
     summary["ratios"] = {"vs_loop": loop["seconds"] / cold, "vs_pure_compute": cold / best_compute,
                          "server_up_vs_pure_compute": server_up / best_compute,
-                         "warm": cold / warm, "rss_vs_loop": fb["peak_rss_mb"] / loop["peak_rss_mb"]}
+                         "warm": cold / warm, "rss_vs_loop": fb["cold"]["peak_rss_mb"] / loop["peak_rss_mb"]}
     if "methods" in results:
         m = results["methods"]
         summary["methods"] = m

@@ -19,7 +19,7 @@ from faceboard.env import PARAMS_FILE
 from tasks.regenerate import dvc_task, publish_task
 
 
-@flow(name="faceboard-regenerate", log_prints=True)
+@flow(name="faceboard-regenerate", log_prints=True, persist_result=True)  # result kept for API readers
 def regenerate(root: str = ".") -> dict:
     """Pull, reproduce, push, publish; returns the stages that ran and what was published."""
     project = Path(root).resolve()

@@ -235,7 +235,7 @@ class Params(_Strict):
 
     def results_config(self) -> dict[str, Any]:
         """Every param that can change a result (all but the OPERATIONAL sections): what run.json fingerprints."""
-        return self.model_dump(exclude=set(OPERATIONAL))
+        return BaseModel.model_dump(self, exclude=set(OPERATIONAL))  # one read of the sections, not of all
 
     @property
     def active_dataset(self) -> DatasetConfig:

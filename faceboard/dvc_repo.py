@@ -12,7 +12,11 @@ TAIL = 4000  # characters of a failed command's output kept in its error
 
 
 class DvcFailed(RuntimeError):
-    """A dvc command exited with an error; the message ends with the tail of its output."""
+    """A dvc command exited with an error (`returncode`); the message ends with the tail of its output."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
 
 
 def dvc(root: Path, *args: str, echo: bool = False) -> str:
@@ -29,7 +33,7 @@ def dvc(root: Path, *args: str, echo: bool = False) -> str:
         code = process.wait()
     output = "".join(lines)
     if code:
-        raise DvcFailed(f"dvc {' '.join(args)} failed (exit {code}):\n{output[-TAIL:]}")
+        raise DvcFailed(f"dvc {' '.join(args)} failed (exit {code}):\n{output[-TAIL:]}", code)
     return output
 
 

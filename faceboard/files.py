@@ -8,6 +8,8 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+PARTIAL_WRITE = ".*.tmp"  # the temp files of write_bytes_atomic: `.<name>.<random hex>.tmp`
+
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to a hidden temp file beside `path` (parents created), fsync, then os.replace."""
@@ -25,6 +27,13 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_partial_writes(folder: str | os.PathLike[str]) -> None:
+    """Delete, anywhere under `folder`, the temp files of atomic writes a killed process left behind: an
+    output folder then holds only finished files, as after an uninterrupted run."""
+    for leftover in Path(folder).rglob(PARTIAL_WRITE):
+        leftover.unlink(missing_ok=True)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

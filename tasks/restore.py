@@ -20,7 +20,7 @@ import pandas as pd
 from prefect import task
 
 from faceboard.config import MethodConfig
-from faceboard.files import write_bytes_atomic
+from faceboard.files import remove_partial_writes, write_bytes_atomic
 from faceboard.imageio import ImageError, read_rgb_checked, write_png_atomic
 from faceboard.layout import (
     FLAT_SUBSET,
@@ -62,8 +62,7 @@ def prepare_output(out_dir: Path, method: str, config: MethodConfig, lq: list[Im
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in out_dir.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover)
-    for leftover in [*out_dir.glob(".*.tmp"), *out_dir.glob("*/.*.tmp")]:  # an atomic write killed midway
-        leftover.unlink()
+    remove_partial_writes(out_dir)
     write_bytes_atomic(marker, json.dumps(stamp, sort_keys=True).encode())  # a kill never leaves half a marker
 
 

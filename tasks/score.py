@@ -13,7 +13,7 @@ import faceboard
 from faceboard.catalog import ScoreFiles
 from faceboard.config import Params
 from faceboard.datasets.official import describe
-from faceboard.files import sha256_file, write_bytes_atomic
+from faceboard.files import remove_partial_writes, sha256_file, write_bytes_atomic
 from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, lookup
 from faceboard.layout import ImageRef, list_images, match
 from faceboard.scoring.comparability import method_reasons
@@ -52,8 +52,7 @@ def write_scores(out: ScoreFiles, rows: list[dict], scorer: Scorer, extra: dict 
     """Write the per-image table, the set metrics (FID: one value over all the method's images, and one with
     LQ stand-ins for failed images) and the provenance (dataset, metrics, weights with hashes, versions)."""
     out.folder.mkdir(parents=True, exist_ok=True)
-    for leftover in out.folder.glob(".*.tmp"):  # an atomic write of a killed run
-        leftover.unlink()
+    remove_partial_writes(out.folder)
     frame = pd.DataFrame([{k: v for k, v in row.items() if k not in (FEATURES, LQ_FEATURES)} for row in rows])
     for column in ("id_sim", *scorer.per_image_metrics, *(LQ_PREFIX + m for m in scorer.per_image_metrics)):
         if column not in frame:

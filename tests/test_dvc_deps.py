@@ -48,6 +48,7 @@ import numpy as np
 import pytest
 import yaml
 
+from faceboard.dvc_repo import stages_run
 from faceboard.env import with_venv_on_path
 from faceboard.imageio import read_rgb, write_png_atomic
 from tests.conftest import ROOT, copy_project
@@ -191,7 +192,7 @@ def dvc(project: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 
 def ran_stages(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+    return set(stages_run(output))
 
 
 # --- dvc.yaml, resolved ---------------------------------------------------------------------------------

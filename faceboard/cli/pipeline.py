@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -44,9 +44,12 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         prefect_api.ready()
         full_leaderboard(str(root))
     else:
-        done = subprocess.run([sys.executable, "-m", "dvc", "repro"], check=False, cwd=root, env=env.with_venv_on_path())
-        if done.returncode:
-            return done.returncode
+        from faceboard.dvc_repo import DvcFailed, dvc
+
+        try:
+            dvc(root, "repro", echo=True)
+        except DvcFailed as err:  # its output is printed already
+            return err.returncode
     cat = Catalog(root)
     print(f"leaderboard: {cat.board.leaderboard}\nper-image:   {cat.board.per_image}\n"
           f"paired:      {cat.paired_board.leaderboard}\n"
@@ -81,8 +84,6 @@ def _regenerate(args: argparse.Namespace, root: Path) -> int:
 def _serve(args: argparse.Namespace, root: Path) -> int:
     """Deploy `regenerate` with params.yaml's schedule on the Prefect server in PREFECT_API_URL and run each
     scheduled or triggered run in this process, one at a time, until stopped."""
-    import os
-
     from prefect.schedules import Cron
 
     from faceboard.config import load_params

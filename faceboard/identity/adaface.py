@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -101,7 +101,7 @@ class AdaFaceIR50:
     thread_safe = True  # inference only: concurrent lanes may embed at once
     # images per forward pass, per device type: on a CPU 4 is as fast per image as 8 (benchmarks/score_speed.py)
     # and holds half the activations (~130 MB less per lane)
-    max_batch = {"cpu": 4}
+    max_batch: ClassVar[dict[str, int]] = {"cpu": 4}
 
     def __init__(self, device: str = "cpu", checkpoint: Path | None = None) -> None:
         weight = get_weight(WEIGHT_NAME)

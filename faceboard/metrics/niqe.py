@@ -324,13 +324,8 @@ def _pyiqa_helpers(path: str) -> ModuleType:
     root = Path(importlib.util.find_spec("pyiqa").origin).parent
     folder, _, file = path.rpartition("/")
     package = f"{__name__}._pyiqa_{folder.replace('/', '_')}"
-    if package not in sys.modules:  # a bare package (its __init__ not run), for the files' relative imports
+    if package not in sys.modules:  # a bare package over pyiqa's folder: its __init__ is never run
         module = ModuleType(package)
         module.__path__ = [str(root / folder)]
         sys.modules[package] = module
-    name = f"{package}.{file.removesuffix('.py')}"
-    spec = importlib.util.spec_from_file_location(name, root / path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"{package}.{file.removesuffix('.py')}")

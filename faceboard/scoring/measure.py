@@ -91,7 +91,7 @@ class Measurer:
     def cache(self, need: str) -> ArrayCache:
         """The cache of a metric's values or of the backbone's embeddings, named by what produces them."""
         if need not in self._caches:
-            model = self.backbone if need == ID else self.metrics[need]
+            model = self._model(need)
             producer = fingerprint({**model.provenance(), "device": self.device, "size": self.size})
             folder = f"embeddings/{model.spec.name}" if need == ID else f"metrics/{need}"
             self._caches[need] = ArrayCache(self.cache_dir / f"{folder}-{producer}")
@@ -151,7 +151,7 @@ class Measurer:
         """`compute(pictures)` -> one value per picture, on each distinct key once, `batch_size` at a time;
         a failing batch is retried image by image so only the image that breaks it loses the value."""
         unique = list({key(p): p for p in pictures}.values())
-        device_type = str(self.device).split(":")[0]
+        device_type = self.device.split(":")[0]
         batch_size = min(batch_size, getattr(self._model(need), "max_batch", {}).get(device_type, batch_size))
         found = {}
         for start in range(0, len(unique), batch_size):

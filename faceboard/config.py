@@ -196,7 +196,20 @@ class ScheduleConfig(_Strict):
     retry_delay_s: float = 10.0     # first retry's delay; it doubles each time
 
 
-OPERATIONAL = frozenset({"schedule"})  # params.yaml sections about operating runs: they never change a result
+class ExecutionConfig(_Strict):
+    """How shards (method x subset) run; it never changes a result. `workers` shards at once: 1 runs them one
+    after another in this process; more run in that many worker processes, here or on the `dask.distributed`
+    cluster at `dask_address` (`runner: dask` without an address starts a local one). `gpu_slots`: shards
+    that may use one GPU at once (a Prefect global concurrency limit per GPU)."""
+
+    workers: int = Field(1, ge=1)
+    runner: Literal["local", "dask"] = "local"
+    dask_address: str | None = None
+    gpu_slots: int = Field(1, ge=1)
+
+
+# params.yaml sections about operating runs: they never change a result
+OPERATIONAL = frozenset({"schedule", "execution"})
 
 
 class Params(_Strict):
@@ -214,6 +227,7 @@ class Params(_Strict):
     degradation: DegradationConfig = Field(default_factory=DegradationConfig)
     paired: PairedConfig = Field(default_factory=PairedConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:

@@ -1,34 +1,28 @@
-"""The whole leaderboard as one Prefect flow: what a scheduled deployment runs.
+"""The whole leaderboard as one Prefect flow, without DVC (`faceboard run --no-dvc`).
 
-It calls the same stage flows that dvc.yaml's stages run, in the same order.
+It calls the same stage flows that dvc.yaml's stages run, in the same order, except that every method's
+restore and score shards run on one task runner (params.yaml `execution`), methods side by side.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow
 
-from faceboard.config import load_params
-from faceboard.env import PARAMS_FILE
 from flows.stages import (
+    configured,
     degrade_flow,
     fetch_flow,
     leaderboard_flow,
+    methods_flow,
     paired_flow,
     report_flow,
-    restore_flow,
-    score_flow,
 )
 
 
 @flow(name="faceboard-leaderboard")
 def full_leaderboard(root: str = ".") -> str:
-    params = load_params(Path(root) / PARAMS_FILE)
     fetch_flow(root)
-    for method in params.methods:
-        restore_flow(method, root)
-        score_flow(method, root)
+    configured(methods_flow, root)(root)
     leaderboard_flow(root)
     degrade_flow(root)
     paired_flow(root)

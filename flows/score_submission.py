@@ -15,19 +15,19 @@ from faceboard.env import find_root
 from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
 from faceboard.scoring import build
-from faceboard.scoring.per_image import Scorer
-from flows.stages import score_shards
+from faceboard.scoring.per_image import ScorerSpec, loaded
+from flows.stages import submit_score_shards
 from tasks.landmarks import landmarks_for, with_failures
 from tasks.score import items_for, items_without_reference, write_scores
 
 
 @flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))
-def score_submission(submission: str, out: str, params: Params, scorer: Scorer, lq: str | None = None,
+def score_submission(submission: str, out: str, params: Params, spec: ScorerSpec, lq: str | None = None,
                      landmarks: str | None = None) -> dict:
     """Score the submission and build its leaderboard in `out` with the DAG's builder; return a short report.
 
-    The scorer comes loaded (its models load while Prefect's server starts); its ID backbone, if any,
-    gates the outputs against the `lq` folder.
+    The scorer is `spec`'s, loaded in this process (`faceboard score` loads it while Prefect's server
+    starts) and used by every shard; its ID backbone, if any, gates the outputs against the `lq` folder.
 
     With `lq` but no `landmarks` CSV, landmarks are detected on the LQ images and written to
     `out/landmarks_detected.csv`; an LQ image without a detectable face is a failed row.
@@ -52,7 +52,8 @@ def score_submission(submission: str, out: str, params: Params, scorer: Scorer, 
         report["extra"] = [f"{r.subset}/{r.name}" for r in extra]
     else:
         items = items_without_reference(found.images)
-    rows = score_shards(scorer, method, items, params.batch_size)
+    scorer = loaded(spec)
+    rows = [row for f in submit_score_shards(spec, method, items, params.batch_size) for row in f.result()]
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
                        find_root(), params.edition)
     with scorer.timings("write tables"):

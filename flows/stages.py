@@ -5,22 +5,24 @@ Shards (method x subset) are Prefect tasks; images within a shard are batched, n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from prefect import flow
-from prefect.cache_policies import NO_CACHE
+from prefect import Flow, flow
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from faceboard.catalog import Catalog
-from faceboard.config import Params, load_params
+from faceboard.catalog import Catalog, ScoreFiles
+from faceboard.config import MethodConfig, Params, load_params
 from faceboard.datasets.manifest import landmark_failures
 from faceboard.datasets.manifest import read as read_manifest
 from faceboard.degrade.run import write_records
 from faceboard.device import resolve_device
 from faceboard.env import PARAMS_FILE
-from faceboard.layout import by_subset, list_images
-from faceboard.scoring.per_image import Item, Scorer
+from faceboard.layout import ImageRef, by_subset, list_images
+from faceboard.scoring.per_image import Item, ScorerSpec
+from flows.task_runners import lanes_per_worker, task_runner
 from tasks.degrade import PARAMETERS as DEGRADATION_PARAMETERS
 from tasks.degrade import degrade_shard_task, gallery_task, prepare_hq_task, setting_for
 from tasks.degrade import shards as degrade_shards
@@ -35,7 +37,7 @@ from tasks.score import (
     items_for,
     load_dataset,
     score_shard_task,
-    write_scores,
+    write_scores_task,
 )
 
 
@@ -53,25 +55,79 @@ def fetch_flow(root: str = ".") -> str:
     return str(fetched.path)
 
 
+def configured(stage_flow: Flow, root: str | Path = ".") -> Flow:
+    """`stage_flow` running its shards on params.yaml's task runner (`execution`: workers, Dask)."""
+    return stage_flow.with_options(task_runner=task_runner(load_params(Path(root) / PARAMS_FILE).execution))
+
+
 @flow(name="restore", flow_run_name="restore-{method}", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def restore_flow(method: str, root: str = ".") -> str:
-    """One task per shard, one at a time: the loaded model is reused and each shard's seed holds."""
+    """One task per shard, on the flow's task runner (`configured`)."""
     root, params, cat = _context(root)
-    config = params.methods[method]
-    out = cat.restored(method)
-    refs = list_images(cat.dataset(params.dataset) / "lq")
-    prepare_output(out, method, config, refs, root)
-    device = resolve_device(params.device)
-    futures = [restore_shard_task.with_options(cache_policy=NO_CACHE).submit(
-        method, config, subset, shard, out, root, device, params.batch_size, seed=params.seed)
-        for subset, shard in by_subset(refs).items()]
-    finish(method, config, refs, out, root, [row for f in futures for row in f.result()])
-    return str(out)
+    return str(finish_restore(submit_restore(method, params, cat, root), root))
 
 
 @flow(name="score", flow_run_name="score-{method}", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_flow(method: str, root: str = ".") -> str:
     root, params, cat = _context(root)
+    spec = scorer_spec(params, cat)
+    futures, extra = submit_method_scores(spec, method, params, cat, root)
+    write_method_scores(spec, cat.scores(method), futures, extra)
+    return str(cat.scores(method).folder)
+
+
+@flow(name="restore-and-score", task_runner=ThreadPoolTaskRunner(max_workers=1))
+def methods_flow(root: str = ".") -> None:
+    """Every method's restore and score shards on one task runner: a method's scoring starts when its
+    restoring ends, while other methods' shards keep the workers busy."""
+    root, params, cat = _context(root)
+    spec = scorer_spec(params, cat)
+    restoring = [submit_restore(method, params, cat, root) for method in params.methods]
+    scoring = []
+    for shards in restoring:
+        finish_restore(shards, root)
+        scoring.append((shards.method, *submit_method_scores(spec, shards.method, params, cat, root)))
+    for method, futures, extra in scoring:
+        write_method_scores(spec, cat.scores(method), futures, extra)
+
+
+@dataclass(frozen=True)
+class Restoring:
+    """One method's restore shards, submitted."""
+
+    method: str
+    config: MethodConfig
+    refs: list[ImageRef]
+    out: Path
+    futures: list[PrefectFuture]
+
+
+def submit_restore(method: str, params: Params, cat: Catalog, root: Path) -> Restoring:
+    config, out = params.methods[method], cat.restored(method)
+    refs = list_images(cat.dataset(params.dataset) / "lq")
+    prepare_output(out, method, config, refs, root)
+    device = resolve_device(params.device)
+    futures = [restore_shard_task.submit(method, config, subset, shard, out, root, device, params.batch_size,
+                                         params.seed, params.execution.gpu_slots)
+               for subset, shard in by_subset(refs).items()]
+    return Restoring(method, config, refs, out, futures)
+
+
+def finish_restore(shards: Restoring, root: Path) -> Path:
+    finish(shards.method, shards.config, shards.refs, shards.out, root, [row for f in shards.futures for row in f.result()])
+    return shards.out
+
+
+def scorer_spec(params: Params, cat: Catalog) -> ScorerSpec:
+    """The scorer every score shard loads: on a CPU, the machine's cores shared among the workers."""
+    device = resolve_device(params.device)
+    lanes = lanes_per_worker(params.execution) if device == "cpu" and not params.execution.dask_address else None
+    return ScorerSpec(params.metrics, params.identity.backbone, device, cat.cache, lanes)
+
+
+def submit_method_scores(spec: ScorerSpec, method: str, params: Params, cat: Catalog,
+                         root: Path) -> tuple[list[PrefectFuture], dict]:
+    """Submit the score shards of a restored method; return them with the provenance its scores carry."""
     dataset_dir = cat.dataset(params.dataset)
     lq, landmarks = load_dataset(dataset_dir)
     restored = cat.restored(method)
@@ -79,20 +135,22 @@ def score_flow(method: str, root: str = ".") -> str:
     failures = {(r.subset, r.image): r.error for r in log.itertuples() if r.status == "failed"}
     items, _ = items_for(lq, list_images(restored), landmarks, failures)
     items = with_failures(items, landmark_failures(dataset_dir))
-    scorer = Scorer(params.metrics, params.identity.backbone, resolve_device(params.device), cat.cache)
-    rows = score_shards(scorer, method, items, params.batch_size)
     manifest = read_manifest(dataset_dir) or {}
-    write_scores(cat.scores(method), rows, scorer, {
-        "dataset": describe_dataset(params, root, dataset_dir, lq, manifest), "method": method,
-        "dataset_fallback": manifest.get("fallback"), "method_config": params.methods[method].model_dump()})
-    return str(cat.scores(method).folder)
+    extra = {"dataset": describe_dataset(params, root, dataset_dir, lq, manifest), "method": method,
+             "dataset_fallback": manifest.get("fallback"), "method_config": params.methods[method].model_dump()}
+    return submit_score_shards(spec, method, items, params.batch_size, params.execution.gpu_slots), extra
 
 
-def score_shards(scorer: Scorer, method: str, items: list[Item], batch_size: int) -> list[dict]:
-    """Submit one Prefect task per subset shard and collect the per-image rows."""
-    task = score_shard_task.with_options(cache_policy=NO_CACHE)
-    futures = [task.submit(scorer, method, subset, shard, batch_size) for subset, shard in by_subset(items).items()]
-    return [row for f in futures for row in f.result()]
+def submit_score_shards(spec: ScorerSpec, method: str, items: list[Item], batch_size: int,
+                        gpu_slots: int = 1) -> list[PrefectFuture]:
+    """One Prefect task per subset shard."""
+    return [score_shard_task.submit(spec, method, subset, shard, batch_size, gpu_slots)
+            for subset, shard in by_subset(items).items()]
+
+
+def write_method_scores(spec: ScorerSpec, out: ScoreFiles, futures: list[PrefectFuture], extra: dict) -> None:
+    """Collect a method's shard rows and write its scores (in a worker holding the scorer)."""
+    write_scores_task.submit(spec, out, [row for f in futures for row in f.result()], extra).result()
 
 
 @flow(name="leaderboard")

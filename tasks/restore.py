@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from faceboard.config import MethodConfig
 from faceboard.files import remove_partial_writes, write_bytes_atomic
@@ -34,6 +35,7 @@ from faceboard.layout import (
 from faceboard.methods import execution, registry, submission
 from faceboard.methods.chain import STAGE_SEPARATOR
 from faceboard.progress import progress
+from tasks.gpu import gpu_turn
 
 LOG = "restore_log.parquet"
 FINGERPRINT = ".fingerprint.json"
@@ -91,8 +93,7 @@ def restore_shard(
         return rows + _fail(method, todo, f"weights missing: {'; '.join(missing)}")
     job = execution.Job(spec, config.options, execution.pick_device(device), root)
     batch_size = min([batch_size, *(part.batch_size for part in parts if part.batch_size)])
-    with execution.gpu_slot(job.device), \
-            progress(len(todo), f"restore {method}/{subset}") as advance:
+    with progress(len(todo), f"restore {method}/{subset}") as advance:
         try:
             with execution.runner(job, config.timeout_s, execution.shard_seed(seed, subset)) as run:
                 if spec.kind == registry.NTIRE:
@@ -276,4 +277,9 @@ def _row(method: str, ref: ImageRef, status: str, error: str = "", stages: str =
             "error": error, "stages": stages, "resumed": resumed}
 
 
-restore_shard_task = task(restore_shard, name="restore-shard", task_run_name="restore-{method}-{subset}")
+@task(name="restore-shard", task_run_name="restore-{method}-{subset}", cache_policy=NO_CACHE)
+def restore_shard_task(method: str, config: MethodConfig, subset: str, lq: list[ImageRef], out_dir: Path, root: Path,
+                       device: str, batch_size: int, seed: int, gpu_slots: int = 1) -> list[dict]:
+    """One shard, taking its turn on a GPU (tasks/gpu.py)."""
+    with gpu_turn(device, gpu_slots):
+        return restore_shard(method, config, subset, lq, out_dir, root, device, batch_size, seed=seed)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 import faceboard
 from faceboard.catalog import ScoreFiles
@@ -17,7 +18,16 @@ from faceboard.files import remove_partial_writes, sha256_file, write_bytes_atom
 from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, lookup
 from faceboard.layout import ImageRef, list_images, match
 from faceboard.scoring.comparability import method_reasons
-from faceboard.scoring.per_image import FEATURES, LQ_FEATURES, LQ_PREFIX, Item, Scorer
+from faceboard.scoring.per_image import (
+    FEATURES,
+    LQ_FEATURES,
+    LQ_PREFIX,
+    Item,
+    Scorer,
+    ScorerSpec,
+    loaded,
+)
+from tasks.gpu import gpu_turn
 
 
 def items_for(lq: list[ImageRef], outputs: list[ImageRef], landmarks: Landmarks | None,
@@ -95,4 +105,15 @@ def load_dataset(dataset_dir: Path) -> tuple[list[ImageRef], Landmarks | None]:
     return lq, (load_landmarks(csv) if csv.is_file() else None)
 
 
-score_shard_task = task(score_shard, name="score-shard", task_run_name="score-{method}-{subset}")
+@task(name="score-shard", task_run_name="score-{method}-{subset}", cache_policy=NO_CACHE)
+def score_shard_task(spec: ScorerSpec, method: str, subset: str, items: list[Item], batch_size: int = 8,
+                     gpu_slots: int = 1) -> list[dict]:
+    """One shard with this worker's scorer (loaded once per process), taking its turn on a GPU."""
+    with gpu_turn(spec.device, gpu_slots):
+        return score_shard(loaded(spec), method, subset, items, batch_size)
+
+
+@task(name="write-scores", cache_policy=NO_CACHE)
+def write_scores_task(spec: ScorerSpec, out: ScoreFiles, rows: list[dict], extra: dict | None = None) -> None:
+    """`write_scores` in a worker that holds the scorer (its set metrics and provenance)."""
+    write_scores(out, rows, loaded(spec), extra)

@@ -48,6 +48,7 @@ import numpy as np
 import pytest
 import yaml
 
+from faceboard.config import OPERATIONAL
 from faceboard.dvc_repo import stages_run
 from faceboard.env import with_venv_on_path
 from faceboard.imageio import read_rgb, write_png_atomic
@@ -253,7 +254,9 @@ def tracked(stage: dict) -> set[str] | None:
 
 
 def untracked(reads: list[str], keys: set[str] | None) -> list[str]:
-    """The params a stage read (a key read but none below it, or `.*`: all of it) that it does not track."""
+    """The params a stage read (a key read but none below it, or `.*`: all of it) that it does not track; the
+    operational sections (how a run is operated: workers, schedule) change no output and need no tracking."""
+    reads = [r for r in reads if r.split(".")[0] not in OPERATIONAL]
     if keys is None:
         return []
     whole = {r.removesuffix("*").rstrip(".") for r in reads if r.endswith("*")}

@@ -62,12 +62,13 @@ def _stage(args: argparse.Namespace, root: Path) -> int:
     from flows import stages
 
     prefect_api.ready()
-    if args.stage in PER_METHOD:
+    stage_flow = getattr(stages, f"{args.stage}_flow")
+    if args.stage in PER_METHOD:  # shards on params.yaml's task runner
         if not args.method:
             raise ValueError(f"stage {args.stage} needs a METHOD")
-        getattr(stages, f"{args.stage}_flow")(args.method, str(root))
+        stages.configured(stage_flow, root)(args.method, str(root))
     else:
-        getattr(stages, f"{args.stage}_flow")(str(root))
+        stage_flow(str(root))
     return 0
 
 

@@ -28,7 +28,7 @@ def _score(args: argparse.Namespace, root: Path) -> int:
     from faceboard.catalog import BoardFiles, Catalog
     from faceboard.config import load_params
     from faceboard.device import resolve_device
-    from faceboard.scoring.per_image import Scorer
+    from faceboard.scoring.per_image import ScorerSpec, loaded
     from flows.score_submission import score_submission
 
     params = load_params(root / env.PARAMS_FILE)
@@ -39,9 +39,10 @@ def _score(args: argparse.Namespace, root: Path) -> int:
         guess = [p for p in (Path(args.lq) / "landmarks.csv", Path(args.lq).parent / "landmarks.csv") if p.is_file()]
         landmarks = str(guess[0]) if guess else None
     backbone = (args.backbone or params.identity.backbone) if args.lq else None
-    scorer = Scorer(metrics, backbone, resolve_device(args.device or params.device), Catalog(root).cache)
+    spec = ScorerSpec(metrics, backbone, resolve_device(args.device or params.device), Catalog(root).cache)
+    loaded(spec)  # the models load while Prefect's server starts
     prefect_api.ready()
-    report = score_submission(args.submission, args.out, params, scorer, args.lq, landmarks)
+    report = score_submission(args.submission, args.out, params, spec, args.lq, landmarks)
     print(f"scored {report['images']} images of {args.submission}; failed: {report['failed_images']}")
     for key in ("missing", "extra", "ignored_files", "duplicates"):
         if report.get(key):

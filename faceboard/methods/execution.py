@@ -1,4 +1,4 @@
-"""Running a method: its device, one GPU at a time, seeds, one model load, and a watchdog for hangs.
+"""Running a method: its device, seeds, one model load, and a watchdog for hangs (GPU turns: tasks/gpu.py).
 
 A method runs through a *handler* built once per worker from a Job:
 - python: `handler(images) -> (outputs, stages_ran)` (stages_ran: per image, the stages that ran);
@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from faceboard.env import cache_dir
 from faceboard.methods import registry
 from faceboard.plugins import resolve
 
@@ -98,29 +97,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
-
-
-@contextlib.contextmanager
-def gpu_slot(device: str) -> Iterator[None]:
-    """Hold this GPU's cross-process lock (in faceboard's cache) while a method runs on it, so two
-    methods never share one GPU."""
-    if not device.startswith("cuda"):
-        yield
-        return
-    from filelock import FileLock, Timeout
-
-    path = cache_dir() / "locks" / f"gpu{device.partition(':')[2] or '0'}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        print(f"waiting for {device}: another GPU method holds {path}", file=sys.stderr, flush=True)
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def load(job: Job) -> Handler:

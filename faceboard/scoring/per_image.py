@@ -231,6 +231,40 @@ class Scorer:
         return float(cosine_similarity(lq.values[ID], output.values[ID]))
 
 
+@dataclass(frozen=True)
+class ScorerSpec:
+    """What a Scorer loads, picklable: each worker process loads its own from it, once (`loaded`)."""
+
+    metrics: dict[str, dict]
+    backbone: str | None
+    device: str
+    cache_dir: Path
+    lanes: int | None = None
+
+    def load(self) -> Scorer:
+        return Scorer(self.metrics, self.backbone, self.device, self.cache_dir, lanes=self.lanes)
+
+
+_loaded_lock = threading.Lock()
+_loaded: dict[str, Scorer] = {}
+
+
+def loaded(spec: ScorerSpec) -> Scorer:
+    """This process's Scorer for `spec`, loaded at the first call; one at a time (a new spec frees the last)."""
+    key = repr(spec)
+    with _loaded_lock:
+        if key not in _loaded:
+            _loaded.clear()
+            _loaded[key] = spec.load()
+        return _loaded[key]
+
+
+def unload() -> None:
+    """Drop this process's loaded scorer, if any."""
+    with _loaded_lock:
+        _loaded.clear()
+
+
 def _collect(future: Future, advance: Callable[[int], None]) -> list[dict]:
     rows = future.result()
     advance(len(rows))

@@ -207,6 +207,10 @@ class ExecutionConfig(_Strict):
     dask_address: str | None = None
     gpu_slots: int = Field(1, ge=1)
 
+    @property
+    def parallel(self) -> bool:
+        return self.workers > 1 or self.runner == "dask"
+
 
 # params.yaml sections about operating runs: they never change a result
 OPERATIONAL = frozenset({"schedule", "execution"})

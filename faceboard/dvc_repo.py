@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,13 @@ def dvc(root: Path, *args: str, echo: bool = False) -> str:
     if code:
         raise DvcFailed(f"dvc {' '.join(args)} failed (exit {code}):\n{output[-TAIL:]}", code)
     return output
+
+
+def stale_stages(root: Path) -> set[str]:
+    """The stages `dvc status` finds changed (`restore@lq`, ...); a stage downstream of a changed one is
+    not listed until that one has run."""
+    output = dvc(root, "status", "--json")
+    return set(json.loads(output[output.index("{"):])) if "{" in output else set()
 
 
 def default_remote(root: Path) -> str | None:

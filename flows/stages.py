@@ -77,12 +77,12 @@ def score_flow(method: str, root: str = ".") -> str:
 
 
 @flow(name="restore-and-score", task_runner=ThreadPoolTaskRunner(max_workers=1))
-def methods_flow(root: str = ".") -> None:
-    """Every method's restore and score shards on one task runner: a method's scoring starts when its
-    restoring ends, while other methods' shards keep the workers busy."""
+def methods_flow(root: str = ".", methods: list[str] | None = None) -> None:
+    """The restore and score shards of every method (or of `methods`) on one task runner: a method's scoring
+    starts when its restoring ends, while other methods' shards keep the workers busy."""
     root, params, cat = _context(root)
     spec = scorer_spec(params, cat)
-    restoring = [submit_restore(method, params, cat, root) for method in params.methods]
+    restoring = [submit_restore(method, params, cat, root) for method in methods or params.methods]
     scoring = []
     for shards in restoring:
         finish_restore(shards, root)
@@ -179,13 +179,16 @@ def degrade_flow(root: str = ".") -> str:
     return str(out)
 
 
-@flow(name="paired", task_runner=ThreadPoolTaskRunner(max_workers=1))
-def paired_flow(root: str = ".") -> str:
-    """Each method of `paired.methods` on the synthetic LQ faces (one task each), scored against the HQ faces,
-    then their leaderboard: one process, as every stage process pays the start-up of Prefect and the models."""
+@flow(name="paired", flow_run_name="paired-{method}")
+def paired_flow(method: str, root: str = ".") -> str:
+    """One method of `paired.methods` on the synthetic LQ faces, scored against the HQ faces."""
     root, params, cat = _context(root)
-    device = resolve_device(params.device)
-    for method in params.paired.methods:
-        paired_method_task(method, params, cat, root, device)
+    paired_method_task(method, params, cat, root, resolve_device(params.device))
+    return str(cat.paired_method(method))
+
+
+@flow(name="paired_leaderboard")
+def paired_leaderboard_flow(root: str = ".") -> str:
+    root, params, cat = _context(root)
     paired_leaderboard_task(params, cat)
     return str(cat.paired_board.leaderboard)

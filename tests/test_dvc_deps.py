@@ -58,9 +58,11 @@ pytestmark = pytest.mark.slow
 
 CODE = ("faceboard", "flows", "tasks", "methods_contrib")
 DISPATCH = ("flows/stages.py", "faceboard/cli/__init__.py")  # import everything: followed by the names used
-STAGES = ["fetch", "degrade", "paired", "leaderboard", "report",  # every stage of dvc.yaml run here
+STAGES = ["fetch", "degrade", "paired@lq", "paired@opencv_nlm_sharpen", "paired_leaderboard", "leaderboard",
+          "report",  # every stage of dvc.yaml run here
           *(f"{stage}@{method}" for method in ("lq", "opencv_nlm_sharpen", "team15_NAFNet", "nlm_niqe_chain")
             for stage in ("restore", "score"))]
+PAIRED = ("lq", "opencv_nlm_sharpen")  # params.yaml paired.methods
 SLOW_METHODS = ("realesrgan-x4plus",)  # about 3 minutes for the 10 sample images on CPU: checked statically
 SAMPLE = "ntire2025-val-sample"
 OTHER = "other-sample"  # the sample again with one image changed: the dataset the switch chooses
@@ -205,13 +207,13 @@ def param(params: dict, dotted: str):
 
 
 def resolve(value, params: dict, key: str | None = None):
-    """dvc.yaml's `${...}`: the `${key}` of a foreach, or a (dotted) params key."""
+    """dvc.yaml's `${...}`: the `${key}` (a dict's) or `${item}` (a list's) of a foreach, or a (dotted) params key."""
     if isinstance(value, dict):
         return {resolve(k, params, key): resolve(v, params, key) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, params, key) for v in value]
     if isinstance(value, str):
-        return re.sub(r"\$\{([^}]+)\}", lambda m: key if m[1] == "key" else str(param(params, m[1])), value)
+        return re.sub(r"\$\{([^}]+)\}", lambda m: key if m[1] in ("key", "item") else str(param(params, m[1])), value)
     return value
 
 
@@ -484,10 +486,11 @@ def traced(tmp_path_factory, prefect_env) -> tuple[Path, dict[str, dict]]:
         "fetch": (["stage", "fetch"], []),
         "degrade": (["stage", "degrade"], []),
         **{f"restore@{m}": (["stage", "restore", m], ["fetch"]) for m in methods},
-        "paired": (["stage", "paired"], ["degrade"]),
+        **{f"paired@{m}": (["stage", "paired", m], ["degrade"]) for m in PAIRED},
+        "paired_leaderboard": (["stage", "paired_leaderboard"], [f"paired@{m}" for m in PAIRED]),
         **{f"score@{m}": (["stage", "score", m], [f"restore@{m}"]) for m in methods},
         "leaderboard": (["stage", "leaderboard"], [f"score@{m}" for m in methods]),
-        "report": (["stage", "report"], ["leaderboard", "paired"]),
+        "report": (["stage", "report"], ["leaderboard", "paired_leaderboard"]),
         "fetch other": (["fetch", OTHER], ["fetch"]),  # not a stage: fetched before the switch below
     }
     started = time.monotonic()

@@ -34,11 +34,12 @@ def test_fresh_clone_reproduces_the_committed_lock(project):
     assert "report" in ran(first)
     committed = yaml.safe_load((ROOT / "dvc.lock").read_text())
     rebuilt = yaml.safe_load((project / "dvc.lock").read_text())
-    for stage in ("leaderboard", "score@lq", "score@team15_NAFNet", "restore@opencv_nlm_sharpen", "degrade", "paired"):
+    for stage in ("leaderboard", "score@lq", "score@team15_NAFNet", "restore@opencv_nlm_sharpen", "degrade",
+                  "paired@lq", "paired@opencv_nlm_sharpen", "paired_leaderboard"):
         assert rebuilt["stages"][stage]["outs"] == committed["stages"][stage]["outs"], stage
     board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
     assert set(board["method"]) == {"lq", "opencv_nlm_sharpen", "team15_NAFNet", "realesrgan-x4plus", "nlm_niqe_chain"}
-    assert {"degrade", "paired"} <= ran(first)
+    assert {"degrade", "paired@lq", "paired@opencv_nlm_sharpen", "paired_leaderboard"} <= ran(first)
     paired = pd.read_parquet(project / "data/paired/leaderboard/leaderboard.parquet")
     assert list(paired["method"]) == ["lq", "opencv_nlm_sharpen"]
     html = (project / "reports/leaderboard.html").read_text()
@@ -57,7 +58,8 @@ def test_changing_one_method_reruns_only_it_and_the_leaderboard(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     before = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet").set_index(["method", "subset"])
     again = ran(dvc(project, "repro"))
-    assert again == {"restore@opencv_nlm_sharpen", "score@opencv_nlm_sharpen", "leaderboard", "paired", "report"}
+    assert again == {"restore@opencv_nlm_sharpen", "score@opencv_nlm_sharpen", "leaderboard",
+                     "paired@opencv_nlm_sharpen", "paired_leaderboard", "report"}
     after = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet").set_index(["method", "subset"])
     assert after.loc[("lq", "all"), "niqe"] == before.loc[("lq", "all"), "niqe"]
     assert after.loc[("opencv_nlm_sharpen", "all"), "niqe"] != before.loc[("opencv_nlm_sharpen", "all"), "niqe"]

@@ -9,16 +9,18 @@ import sys
 import threading
 import time
 
+import pandas as pd
 import pytest
 import yaml
 from prefect import get_client
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from faceboard.config import ExecutionConfig, load_params
+from faceboard.dvc_repo import stages_run
 from faceboard.scoring.per_image import ScorerSpec, loaded, unload
 from flows.task_runners import lanes_per_worker, task_runner
 from tasks.gpu import gpu_turn, limit_name
-from tests.conftest import ROOT, copy_project
+from tests.conftest import ROOT, copy_project, dvc, run_cli
 
 
 def test_the_task_runner_follows_the_execution_params():
@@ -129,3 +131,27 @@ def test_worker_processes_and_a_dask_cluster_give_the_serial_leaderboard(tmp_pat
         assert outputs[name].keys() == outputs["serial"].keys()
         differ = [path for path, data in outputs[name].items() if data != outputs["serial"][path]]
         assert not differ, f"{name}: {differ}"
+
+
+@pytest.mark.slow
+def test_faceboard_run_with_two_workers_computes_a_new_method_first_and_dvc_records_it(reproduced_project):
+    """With execution.workers 2, `faceboard run` restores and scores the stale method's shards in worker
+    processes, then `dvc repro` runs only that method's stages and the boards, which find the work done."""
+    project, _ = reproduced_project
+    original = (project / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["methods"]["nlm_mild"] = {"type": "opencv_nlm_sharpen", "options": {"h": 3, "sharpen_amount": 0.5}}
+    params["execution"] = {"workers": 2}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = run_cli("run", cwd=project)
+        output = done.stdout + done.stderr
+        assert set(stages_run(output)) == {"restore@nlm_mild", "score@nlm_mild", "leaderboard", "report"}
+        for subset in ("CelebA", "CelebChild-Test", "LFW-Test", "WebPhoto-Test", "Wider-Test"):
+            assert output.count(f"restore nlm_mild/{subset}:") == 1, subset  # once, by a worker; the stage resumed
+        assert dvc(project, "status").strip().endswith("Data and pipelines are up to date.")
+        board = pd.read_parquet(project / "data/leaderboard/leaderboard.parquet")
+        assert "nlm_mild" in set(board["method"])
+    finally:
+        (project / "params.yaml").write_text(original)
+        dvc(project, "repro")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from faceboard import env, prefect_api
 
-STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "report")
-PER_METHOD = ("restore", "score")
+STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "paired_leaderboard", "report")
+PER_METHOD = ("restore", "score", "paired")
+SHARDED = ("restore", "score")  # their shards run on params.yaml's task runner
 DEPLOYMENT = "scheduled"  # the served deployment: faceboard-regenerate/scheduled
 
 
@@ -44,8 +45,15 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         prefect_api.ready()
         full_leaderboard(str(root))
     else:
+        from faceboard.config import load_params
         from faceboard.dvc_repo import DvcFailed, dvc
 
+        if load_params(root / env.PARAMS_FILE).execution.parallel:  # stale shards side by side first
+            prefect_api.start_early()
+            from flows.leaderboard import shards_first
+
+            prefect_api.ready()
+            shards_first(str(root))
         try:
             dvc(root, "repro", echo=True)
         except DvcFailed as err:  # its output is printed already
@@ -63,10 +71,12 @@ def _stage(args: argparse.Namespace, root: Path) -> int:
 
     prefect_api.ready()
     stage_flow = getattr(stages, f"{args.stage}_flow")
-    if args.stage in PER_METHOD:  # shards on params.yaml's task runner
+    if args.stage in SHARDED:
+        stage_flow = stages.configured(stage_flow, root)
+    if args.stage in PER_METHOD:
         if not args.method:
             raise ValueError(f"stage {args.stage} needs a METHOD")
-        stages.configured(stage_flow, root)(args.method, str(root))
+        stage_flow(args.method, str(root))
     else:
         stage_flow(str(root))
     return 0

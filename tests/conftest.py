@@ -16,9 +16,17 @@ SHARED_VAL = ROOT.parent / "shared" / "ntire2025" / "val"
 FACEBOARD = [sys.executable, "-m", "faceboard.cli"]
 
 os.environ.setdefault("FACEBOARD_CACHE", str(ROOT / ".cache" / "faceboard"))
-from faceboard import env  # noqa: E402
+os.environ.setdefault("FACEBOARD_PREFECT_IDLE_S", "120")  # the commands' shared Prefect server outlives them so long
+from faceboard import env
 
 env.configure(ROOT)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the Prefect server the tests' faceboard commands shared (faceboard/prefect_server.py)."""
+    from faceboard import prefect_server
+
+    prefect_server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +36,7 @@ def sample() -> Path:
 
 def run_cli(*args: str, cwd: Path = ROOT, check: bool = True, env: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess:
-    done = subprocess.run([*FACEBOARD, *args], cwd=cwd, capture_output=True, text=True, env=env)
+    done = subprocess.run([*FACEBOARD, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
     if check and done.returncode:
         raise AssertionError(f"faceboard {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done

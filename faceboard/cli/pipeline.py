@@ -48,11 +48,12 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         from faceboard.config import load_params
         from faceboard.dvc_repo import DvcFailed, dvc
 
-        if load_params(root / env.PARAMS_FILE).execution.parallel:  # stale shards side by side first
-            prefect_api.start_early()
+        prefect_api.start_early()  # one Prefect server for every stage process DVC starts
+        parallel = load_params(root / env.PARAMS_FILE).execution.parallel
+        if parallel:
             from flows.leaderboard import shards_first
-
-            prefect_api.ready()
+        prefect_api.ready()
+        if parallel:  # the stale methods' shards side by side first
             shards_first(str(root))
         try:
             dvc(root, "repro", echo=True)

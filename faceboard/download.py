@@ -3,7 +3,9 @@ its sha256 checks out. Used for weight files and datasets alike.
 
 `timeout` bounds both the connection and every read, so an unreachable or stalled server fails in
 seconds instead of hanging. A failure to reach the server (no network, refused, timed out, cut
-mid-transfer) is `Unreachable`; what was received stays in the `.part` for the next attempt.
+mid-transfer) is `Unreachable`; what was received stays in the `.part` for the next attempt. A transient
+one (cut mid-transfer, timed out, reset) is retried at once, `retries` times with a doubling delay, resuming
+from the `.part`; no network or a refused connection fails at once (offline machines fall back quickly).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import http.client
 import os
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -23,6 +26,8 @@ from faceboard.files import sha256_file
 
 CHUNK = 1 << 20
 TIMEOUT = 15.0
+RETRIES = 3
+RETRY_DELAY_S = 1.0  # before the first retry; doubles each time
 
 
 class DownloadError(RuntimeError):
@@ -32,13 +37,32 @@ class DownloadError(RuntimeError):
 class Unreachable(DownloadError):
     """The server could not be reached or the transfer broke off: offline, refused, timed out."""
 
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient  # broke off, timed out or reset: worth trying again
+
 
 def download(url: str, target: Path, check: Callable[[str], bool] | None = None, timeout: float | None = None,
-             sha256: str | None = None, progress: bool = True) -> Path:
+             sha256: str | None = None, progress: bool = True, retries: int | None = None) -> Path:
     """Fetch `url` into `target`, resuming a previous `.part`; the result must match `sha256` (when
     given) and be accepted by `check(sha256)`. `timeout` defaults to TIMEOUT; `progress=False` hides
-    the byte bar (shown on a terminal only)."""
-    target = Path(target)
+    the byte bar (shown on a terminal only); a transient failure is retried `retries` (RETRIES) times."""
+    retries = RETRIES if retries is None else retries
+    attempt = 0
+    while True:
+        try:
+            return _attempt(url, Path(target), check, timeout, sha256, progress)
+        except Unreachable as err:
+            if not err.transient or attempt == retries:
+                raise
+            delay = RETRY_DELAY_S * 2 ** attempt
+            attempt += 1
+            print(f"{url}: {err}; retrying in {delay:g} s ({attempt} of {retries})", file=sys.stderr, flush=True)
+            time.sleep(delay)
+
+
+def _attempt(url: str, target: Path, check: Callable[[str], bool] | None, timeout: float | None,
+             sha256: str | None, progress: bool) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
@@ -58,15 +82,18 @@ def download(url: str, target: Path, check: Callable[[str], bool] | None = None,
             size = part.stat().st_size
             if total is not None and size < total:  # http.client returns short reads silently
                 raise Unreachable(f"{url}: transfer broke off after {size} of {total} bytes; "
-                                  f"run again to resume from {part}")
+                                  f"run again to resume from {part}", transient=True)
     except urllib.error.HTTPError as err:
         if not (err.code == 416 and have):  # 416 with a .part: it is already complete
             raise DownloadError(_hint(url, target, f"HTTP {err.code}")) from None
     except urllib.error.URLError as err:
-        kind = DownloadError if isinstance(err.reason, ssl.SSLError) else Unreachable
-        raise kind(_hint(url, target, str(err.reason))) from None
+        if isinstance(err.reason, ssl.SSLError):
+            raise DownloadError(_hint(url, target, str(err.reason))) from None
+        transient = isinstance(err.reason, TimeoutError | ConnectionResetError)
+        raise Unreachable(_hint(url, target, str(err.reason)), transient) from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as err:
-        raise Unreachable(_hint(url, target, f"{type(err).__name__}: {err}; run again to resume")) from None
+        transient = not isinstance(err, ConnectionRefusedError)
+        raise Unreachable(_hint(url, target, f"{type(err).__name__}: {err}; run again to resume"), transient) from None
     except OSError as err:
         raise DownloadError(_hint(url, target, str(err))) from None
     digest = sha256_file(part)

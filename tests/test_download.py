@@ -88,10 +88,24 @@ def test_download_resumes_a_partial_file(server, tmp_path):
 def test_a_transfer_that_breaks_off_is_kept_and_resumed(server, tmp_path):
     server.cut["file"] = 300_000
     with pytest.raises(Unreachable, match="broke off after 300000 of 1048576 bytes.*resume"):
-        download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
+        download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST, retries=0)
     assert (tmp_path / "w.bin.part").stat().st_size == 300_000 and not (tmp_path / "w.bin").exists()
     download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
     assert (tmp_path / "w.bin").read_bytes() == PAYLOAD and server.sent == len(PAYLOAD)
+
+
+def test_a_transfer_that_breaks_off_is_retried_at_once_from_where_it_stopped(server, tmp_path, capsys):
+    server.cut["file"] = 300_000
+    download(f"{server.url}/file", tmp_path / "w.bin", sha256=DIGEST)
+    assert (tmp_path / "w.bin").read_bytes() == PAYLOAD and server.sent == len(PAYLOAD)  # no byte sent twice
+    assert server.requests == ["file", "file"] and "retrying in 1 s (1 of 3)" in capsys.readouterr().err
+
+
+def test_a_refused_connection_is_not_retried(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(Unreachable):
+        download("http://127.0.0.1:9/x", tmp_path / "w.bin", timeout=5)
+    assert time.monotonic() - start < 0.9  # under the first retry's delay: offline fails at once
 
 
 def test_checksum_mismatch_leaves_nothing(server, tmp_path):
@@ -116,7 +130,7 @@ def test_a_silent_server_times_out_instead_of_hanging(tmp_path):
         listener.listen(1)
         start = time.monotonic()
         with pytest.raises(Unreachable, match="timed out"):
-            download(f"http://127.0.0.1:{listener.getsockname()[1]}/x", tmp_path / "w.bin", timeout=0.5)
+            download(f"http://127.0.0.1:{listener.getsockname()[1]}/x", tmp_path / "w.bin", timeout=0.5, retries=1)
     assert time.monotonic() - start < 5
 
 

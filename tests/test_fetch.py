@@ -164,14 +164,18 @@ def test_a_files_part_fetches_each_listed_file_and_resumes_per_file(tmp_path):
         assert server.requests[asked:] == ["lq/CelebA/162798.png"]  # only the missing file again
 
 
-def test_an_interrupted_download_fails_cleanly_then_resumes(tmp_path, served):
+@pytest.mark.parametrize("retries", [0, 3])
+def test_an_interrupted_download_fails_cleanly_then_resumes(tmp_path, served, monkeypatch, retries):
+    """Without retries the fetch fails cleanly and the next one resumes; with them it resumes at once."""
+    monkeypatch.setattr(download_module, "RETRIES", retries)
     dest = tmp_path / "data" / "datasets" / "web"
     config = http_config(*archive_parts(served))
     size = len(served.files["release.tar.gz"])
     served.cut["release.tar.gz"] = size // 3
-    with pytest.raises(Unreachable, match="broke off.*run again to resume"):
-        fetch_dataset("web", config, tmp_path, dest)
-    assert_nothing_left(dest)
+    if not retries:
+        with pytest.raises(Unreachable, match="broke off.*run again to resume"):
+            fetch_dataset("web", config, tmp_path, dest)
+        assert_nothing_left(dest)
     fetched = fetch_dataset("web", config, tmp_path, dest)
     assert fetched.manifest["verified"]
     archive_bytes = [r for r in served.requests if r == "release.tar.gz"]

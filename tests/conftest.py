@@ -16,7 +16,7 @@ SHARED_VAL = ROOT.parent / "shared" / "ntire2025" / "val"
 FACEBOARD = [sys.executable, "-m", "faceboard.cli"]
 
 os.environ.setdefault("FACEBOARD_CACHE", str(ROOT / ".cache" / "faceboard"))
-os.environ.setdefault("FACEBOARD_PREFECT_IDLE_S", "120")  # the commands' shared Prefect server outlives them so long
+os.environ.setdefault("FACEBOARD_PREFECT_IDLE_S", "60")  # the commands' shared Prefect server outlives them so long
 from faceboard import env
 
 env.configure(ROOT)

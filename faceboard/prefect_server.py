@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def stop() -> None:
     """Stop the shared server now, if one runs (its watcher stops it and exits)."""
     state = _state()
     if state and _alive(state["watcher"]):
-        os.kill(state["watcher"], 15)
+        os.kill(state["watcher"], signal.SIGTERM)
 
 
 def _touch() -> None:
@@ -141,13 +142,10 @@ def _answers(url: str) -> bool:
 
 def _watch(port: int) -> int:
     """Run the server until no command has held the lease for IDLE_S seconds, or until SIGTERM."""
-    import signal
-
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    prefect = Path(sys.executable).with_name("prefect")
-    server = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-ui"], env=env, stdin=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
+    server = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

@@ -16,7 +16,7 @@ from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
 from faceboard.scoring import build
 from faceboard.scoring.per_image import ScorerSpec, loaded
-from flows.stages import submit_score_shards
+from flows.stages import rows_of, submit_score_shards
 from tasks.landmarks import landmarks_for, with_failures
 from tasks.score import items_for, items_without_reference, write_scores
 
@@ -53,7 +53,7 @@ def score_submission(submission: str, out: str, params: Params, spec: ScorerSpec
     else:
         items = items_without_reference(found.images)
     scorer = loaded(spec)
-    rows = [row for f in submit_score_shards(spec, method, items, params.batch_size) for row in f.result()]
+    rows = rows_of(submit_score_shards(spec, method, items, params.batch_size, params.execution.gpu_slots))
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,
                        find_root(), params.edition)
     with scorer.timings("write tables"):

@@ -55,6 +55,11 @@ def fetch_flow(root: str = ".") -> str:
     return str(fetched.path)
 
 
+def rows_of(futures: list[PrefectFuture]) -> list[dict]:
+    """The rows the shards return, in shard order (waiting for each)."""
+    return [row for future in futures for row in future.result()]
+
+
 def configured(stage_flow: Flow, root: str | Path = ".") -> Flow:
     """`stage_flow` running its shards on params.yaml's task runner (`execution`: workers, Dask)."""
     return stage_flow.with_options(task_runner=task_runner(load_params(Path(root) / PARAMS_FILE).execution))
@@ -114,7 +119,7 @@ def submit_restore(method: str, params: Params, cat: Catalog, root: Path) -> Res
 
 
 def finish_restore(shards: Restoring, root: Path) -> Path:
-    finish(shards.method, shards.config, shards.refs, shards.out, root, [row for f in shards.futures for row in f.result()])
+    finish(shards.method, shards.config, shards.refs, shards.out, root, rows_of(shards.futures))
     return shards.out
 
 
@@ -150,7 +155,7 @@ def submit_score_shards(spec: ScorerSpec, method: str, items: list[Item], batch_
 
 def write_method_scores(spec: ScorerSpec, out: ScoreFiles, futures: list[PrefectFuture], extra: dict) -> None:
     """Collect a method's shard rows and write its scores (in a worker holding the scorer)."""
-    write_scores_task.submit(spec, out, [row for f in futures for row in f.result()], extra).result()
+    write_scores_task.submit(spec, out, rows_of(futures), extra).result()
 
 
 @flow(name="leaderboard")
@@ -174,7 +179,7 @@ def degrade_flow(root: str = ".") -> str:
     setting, out = setting_for(params), cat.paired_degraded
     futures = [degrade_shard_task.submit(subset, refs, out, setting, params.degradation.workers)
                for subset, refs in degrade_shards(cat.paired_hq, out).items()]
-    write_records([row for f in futures for row in f.result()], out / DEGRADATION_PARAMETERS)
+    write_records(rows_of(futures), out / DEGRADATION_PARAMETERS)
     gallery_task(cat.paired_hq, cat.paired_gallery, params)
     return str(out)
 

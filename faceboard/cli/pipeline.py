@@ -49,12 +49,12 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         from faceboard.dvc_repo import DvcFailed, dvc
 
         prefect_api.start_early()  # one Prefect server for every stage process DVC starts
-        parallel = load_params(root / env.PARAMS_FILE).execution.parallel
-        if parallel:
+        if load_params(root / env.PARAMS_FILE).execution.parallel:  # the stale methods' shards side by side first
             from flows.leaderboard import shards_first
-        prefect_api.ready()
-        if parallel:  # the stale methods' shards side by side first
+
+            prefect_api.ready()
             shards_first(str(root))
+        prefect_api.ready()
         try:
             dvc(root, "repro", echo=True)
         except DvcFailed as err:  # its output is printed already

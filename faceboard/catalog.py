@@ -58,6 +58,16 @@ class BoardFiles:
         """Per ordered pair of ranked methods, the share of bootstrap resamples in which A's score beats B's."""
         return self.folder / "pairwise.parquet"
 
+    @property
+    def thumbnails(self) -> Path:
+        """The gallery's thumbnails (faceboard.report.thumbnails), so the page needs no image file."""
+        return self.folder / "thumbnails.parquet"
+
+    @property
+    def page(self) -> Path:
+        """`faceboard score`: the board's HTML page (the DAG's is `Catalog.report`)."""
+        return self.folder / "leaderboard.html"
+
     def scores(self, method: str) -> ScoreFiles:
         """`faceboard score` keeps the submission's scores beside its board."""
         return ScoreFiles(self.folder / "scores" / method)
@@ -80,6 +90,10 @@ class Catalog:
         """A fetched dataset: `lq/<Subset>/*.png`, `landmarks.csv`, `manifest.json`."""
         return self.data / "datasets" / name
 
+    def dataset_lq(self, name: str) -> Path:
+        """A fetched dataset's LQ images, `<Subset>/<name>.png`."""
+        return self.dataset(name) / "lq"
+
     def restored(self, method: str) -> Path:
         """A method's outputs: `<Subset>/<name>.png` plus `restore_log.parquet`."""
         return self.data / "restored" / method
@@ -95,6 +109,16 @@ class Catalog:
     @property
     def report(self) -> Path:
         return self.root / "reports" / "leaderboard.html"
+
+    @property
+    def report_metrics(self) -> Path:
+        """Overall score and terms per method, for `dvc metrics show`."""
+        return self.root / "reports" / "metrics.json"
+
+    @property
+    def report_plot(self) -> Path:
+        """The score-terms plot (SVG), for `dvc plots show`."""
+        return self.root / "reports" / "plots" / "score_terms.svg"
 
     @property
     def paired(self) -> Path:

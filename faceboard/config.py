@@ -212,8 +212,20 @@ class ExecutionConfig(_Strict):
         return self.workers > 1 or self.runner == "dask"
 
 
+class ReportConfig(_Strict):
+    """The HTML page's gallery: every image of the board (LQ input and each method's output) as a WebP thumbnail
+    of `thumbnail_px` pixels at `quality`; over `gallery_mb` in all, a chosen subset of the images (those a method
+    failed on first, then an even share per subset), said on the page."""
+
+    thumbnail_px: int = Field(128, ge=16, le=1024)
+    quality: int = Field(70, ge=1, le=100)
+    gallery_mb: float = Field(8.0, gt=0)
+
+
 # params.yaml sections about operating runs: they never change a result
 OPERATIONAL = frozenset({"schedule", "execution"})
+# sections about presenting results: tracked by the stages that use them, but outside the results' fingerprint
+PRESENTATION = frozenset({"report"})
 
 
 class Params(_Strict):
@@ -232,6 +244,7 @@ class Params(_Strict):
     paired: PairedConfig = Field(default_factory=PairedConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:
@@ -252,8 +265,9 @@ class Params(_Strict):
         return self
 
     def results_config(self) -> dict[str, Any]:
-        """Every param that can change a result (all but the OPERATIONAL sections): what run.json fingerprints."""
-        return BaseModel.model_dump(self, exclude=set(OPERATIONAL))  # one read of the sections, not of all
+        """Every param that can change a result (all but the OPERATIONAL and PRESENTATION sections): what run.json
+        fingerprints."""
+        return BaseModel.model_dump(self, exclude=set(OPERATIONAL | PRESENTATION))  # one read of the sections
 
     @property
     def active_dataset(self) -> DatasetConfig:

@@ -14,6 +14,7 @@ from faceboard.datasets.official import describe
 from faceboard.env import find_root
 from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
+from faceboard.report import page, thumbnails
 from faceboard.scoring import build
 from faceboard.scoring.per_image import ScorerSpec, loaded
 from flows.stages import rows_of, submit_score_shards
@@ -24,7 +25,8 @@ from tasks.score import items_for, items_without_reference, write_scores
 @flow(name="score-submission", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_submission(submission: str, out: str, params: Params, spec: ScorerSpec, lq: str | None = None,
                      landmarks: str | None = None) -> dict:
-    """Score the submission and build its leaderboard in `out` with the DAG's builder; return a short report.
+    """Score the submission and build its leaderboard and page in `out` with the DAG's builders; return a short
+    report.
 
     The scorer is `spec`'s, loaded in this process (`faceboard score` loads it while Prefect's server
     starts) and used by every shard; its ID backbone, if any, gates the outputs against the `lq` folder.
@@ -60,6 +62,10 @@ def score_submission(submission: str, out: str, params: Params, spec: ScorerSpec
         write_scores(board.scores(method), rows, scorer, {"dataset": dataset, "method": method, "submission": report})
         built = build.build(params, {method: board.scores(method)})
         build.write(built, board)
+    with scorer.timings("page"):
+        gallery = thumbnails.of_board(built.per_image, Path(lq) if lq else None, {method: folder}, params.report)
+        thumbnails.write(gallery, board.thumbnails)
+        page.write(board, board.page)
     gate = scorer.backbone.spec.name if scorer.backbone is not None and lq is not None else None
     report.update(id_gate=gate or "not run (no --lq given)", unavailable_metrics=scorer.unavailable,
                   failed_images=int((built.per_image["status"] == "failed").sum()),

@@ -21,6 +21,7 @@ from faceboard.degrade.run import write_records
 from faceboard.device import resolve_device
 from faceboard.env import PARAMS_FILE
 from faceboard.layout import ImageRef, by_subset, list_images
+from faceboard.methods import registry
 from faceboard.scoring.per_image import Item, ScorerSpec
 from flows.task_runners import lanes_per_worker, task_runner
 from tasks.degrade import PARAMETERS as DEGRADATION_PARAMETERS
@@ -28,7 +29,7 @@ from tasks.degrade import degrade_shard_task, gallery_task, prepare_hq_task, set
 from tasks.degrade import shards as degrade_shards
 from tasks.fetch import fetch_task
 from tasks.landmarks import with_failures
-from tasks.leaderboard import leaderboard_task
+from tasks.leaderboard import leaderboard_task, publish_board_task
 from tasks.paired import paired_leaderboard_task, paired_method_task
 from tasks.report import report_task
 from tasks.restore import LOG, finish, prepare_output, restore_shard_task
@@ -109,7 +110,7 @@ class Restoring:
 
 def submit_restore(method: str, params: Params, cat: Catalog, root: Path) -> Restoring:
     config, out = params.methods[method], cat.restored(method)
-    refs = list_images(cat.dataset(params.dataset) / "lq")
+    refs = list_images(cat.dataset_lq(params.dataset))
     prepare_output(out, method, config, refs, root)
     device = resolve_device(params.device)
     futures = [restore_shard_task.submit(method, config, subset, shard, out, root, device, params.batch_size,
@@ -160,15 +161,20 @@ def write_method_scores(spec: ScorerSpec, out: ScoreFiles, futures: list[Prefect
 
 @flow(name="leaderboard")
 def leaderboard_flow(root: str = ".") -> str:
+    """The ranking, the gallery's thumbnails (each method's outputs beside the LQ inputs; `lq` methods, whose
+    outputs are the inputs, left out) and the ranking's Prefect artifacts."""
     root, params, cat = _context(root)
-    leaderboard_task(params, {m: cat.scores(m) for m in params.methods}, cat.board)
+    outputs = {m: cat.restored(m) for m, config in params.methods.items() if config.type != registry.IDENTITY}
+    leaderboard_task(params, {m: cat.scores(m) for m in params.methods}, cat.board,
+                     cat.dataset_lq(params.dataset), outputs)
+    publish_board_task(cat.board, cat.report)
     return str(cat.board.leaderboard)
 
 
 @flow(name="report")
 def report_flow(root: str = ".") -> str:
     root, _, cat = _context(root)
-    return str(report_task(cat.board, cat.report, cat.paired_board, cat.paired_gallery))
+    return str(report_task(cat.board, cat.report, cat.paired_board, cat.report_metrics, cat.report_plot))
 
 
 @flow(name="degrade", task_runner=ThreadPoolTaskRunner(max_workers=1))

@@ -8,6 +8,16 @@ command -v "$PY" >/dev/null || PY=python3
 VENV=.venv
 STAMP=$VENV/.faceboard-installed
 want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+# Headless Chromium + chromedriver for the browser tests (Debian packages; checked on every run).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "faceboard: installing chromium and chromium-driver (apt)"
+    apt_in() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }
+    apt_in 2>/dev/null || { apt-get update -q >/dev/null && apt_in; }
+  else
+    echo "faceboard: no chromium/chromedriver: browser tests will be skipped (install: apt-get install chromium chromium-driver, as root)"
+  fi
+fi
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "faceboard: environment up to date ($VENV)"; exit 0
 fi

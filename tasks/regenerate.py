@@ -1,17 +1,17 @@
-"""The scheduled regeneration's steps: DVC commands in the project, then publishing the report."""
+"""The scheduled regeneration's steps: DVC commands in the project, then publishing the report.
+
+The ranking's Prefect artifacts come from the `leaderboard` stage itself (tasks/leaderboard.py), whichever way
+it runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 
 from faceboard.catalog import Catalog
 from faceboard.dvc_repo import dvc, stages_run
-from faceboard.report.publish import copy_report, ranking_markdown
-
-ARTIFACT_KEY = "faceboard-leaderboard"  # stable: the Prefect UI lists every run's ranking under it
+from faceboard.report.publish import copy_report
 
 
 @task(name="dvc")
@@ -22,10 +22,8 @@ def dvc_task(root: Path, *args: str) -> list[str]:
 
 @task(name="publish")
 def publish_task(root: Path, publish_dir: str | None) -> list[str]:
-    """The ranking as a Prefect Markdown artifact; the report and run.json copied to `publish_dir` if set."""
-    cat = Catalog(root)
-    create_markdown_artifact(ranking_markdown(cat.board, cat.report), key=ARTIFACT_KEY,
-                             description="faceboard leaderboard: overall ranking")
+    """The report and run.json copied to `publish_dir`, if set."""
     if publish_dir is None:
         return []
+    cat = Catalog(root)
     return [str(p) for p in copy_report(cat.report, cat.board, root / publish_dir)]

@@ -13,7 +13,7 @@ from scipy import stats
 from faceboard.catalog import BoardFiles, ScoreFiles
 from faceboard.config import BootstrapConfig, Params, load_params
 from faceboard.protocol import ScoreTerm
-from faceboard.report.html import write_report
+from faceboard.report import page
 from faceboard.scoring import bootstrap, build
 from faceboard.scoring.charge import charge_failed
 from faceboard.scoring.leaderboard import Gate, apply_gate, summarise
@@ -169,6 +169,6 @@ def test_the_builder_writes_intervals_pairwise_and_the_record(tmp_path):
     assert (record["resamples"], record["confidence"], record["seed"]) == (500, 0.9, params.seed)
     assert "fid" in record["set_metrics"] and "NaN" in record["set_metrics"]
 
-    html = write_report(out, tmp_path / "report.html").read_text()
-    assert "P(valid)" in html and "score [90% interval]" in html
-    assert html.count("≈ not separable from next") == 1  # twin_a's mark
+    html = page.write(out, tmp_path / "report.html").read_text()
+    assert "P(valid)" in html and "the score's 90% bootstrap interval" in html
+    assert html.count('title="does not beat the next-ranked method in 90% of the resamples"') == 1  # twin_a's mark

@@ -116,9 +116,10 @@ def read(model, name):
             reads.add(f"{path}.{name}".lstrip("."))
         elif name.startswith("model_dump"):  # all of it
             reads.add(f"{path}.*".lstrip("."))
-        elif name == "results_config":  # all of it but the operational sections
-            from faceboard.config import OPERATIONAL
-            reads.update(f"{path}.{key}.*".lstrip(".") for key in type(model).model_fields if key not in OPERATIONAL)
+        elif name == "results_config":  # all of it but the operational and presentation sections
+            from faceboard.config import OPERATIONAL, PRESENTATION
+            reads.update(f"{path}.{key}.*".lstrip(".") for key in type(model).model_fields
+                         if key not in OPERATIONAL | PRESENTATION)
 
 
 def watch(value, path=""):

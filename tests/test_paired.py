@@ -15,7 +15,7 @@ import torch
 import yaml
 from pydantic import ValidationError
 
-from faceboard.catalog import Catalog
+from faceboard.catalog import BoardFiles, Catalog
 from faceboard.config import load_params
 from faceboard.degrade.presets import PRESETS
 from faceboard.landmarks import load_landmarks
@@ -24,7 +24,10 @@ from faceboard.metrics.table import MetricUnavailable
 from faceboard.paired.faces import FACES, SOURCES
 from faceboard.paired.metrics import ALEXNET, ID_SIM_HQ, LPIPS_ALEX, load
 from faceboard.paired.scoring import Pair, PairedScorer
-from faceboard.report.html import THUMB, gallery_section, paired_section, render
+from faceboard.report import page
+from faceboard.report.sections import SECTIONS, presets
+from faceboard.report.sources import Sources
+from faceboard.report.thumbnails import PRESET_CROP
 from tasks.degrade import (
     LANDMARKS,
     LQ,
@@ -185,24 +188,20 @@ def test_lpips_runs_from_its_weight_files_and_reports_them_unverified(tmp_path, 
 
 def test_report_has_the_paired_section_and_the_gallery(track):
     _, _, cat, board = track
-    rules = {"id_backbone": None, "id_thresholds": {}, "max_failures": 10, "failures_per": 450, "n_images": 2,
-             "id_failure_limit": 0, "failed_images": "worst", "score_terms": {"niqe": {"headroom": 10}}}
-    run = {"dataset": "sample", "protocol": "ntire2025", "metrics": ["niqe"], "rules": rules,
-           "score_terms_used": ["niqe"], "comparable_to_official": False,
-           "not_comparable_to_official": {"shared": [], "per_method": {}}, "params_fingerprint": "0",
-           "methods": {"lq": {"metrics": {}, "id_backbone": None, "unavailable_metrics": {}, "versions": {}}}}
-    empty = pd.DataFrame({"method": [], "subset": [], "status": [], "id_pass": []})
-    gallery = gallery_section(cat.paired_gallery)
-    html = render(empty, empty, run, paired_section(cat.paired_board), gallery)
-    section = html[html.index('id="paired"'):html.index('id="gallery"')]
+    src = Sources(BoardFiles(cat.root / "no-board"), cat.paired_board)  # the two sections read the paired board only
+    env = page.environment()
+    html = {s.name: env.get_template(s.template).render({**s.load(src), "name": s.name})
+            for s in SECTIONS if s.name in ("paired", "presets")}
+    section = html["paired"]
     for method in METHODS:
         assert f'<td class="l">{method}</td>' in section
     assert "psnr ↑" in section and "lpips ↓" in section and "id_sim_hq ↑" in section
     assert f"{board.set_index('method').loc['lq', 'psnr']:.4f}" in section
+    gallery = presets.load(src)
     assert gallery["columns"] == ["hq", *PRESETS]
     uris = [uri for row in gallery["rows"] for uri in row["images"]]
-    assert len(uris) == len(FACES) * (1 + len(PRESETS)) and html.count("data:image/jpeg;base64,") == len(uris)
+    assert len(uris) == len(FACES) * (1 + len(PRESETS)) and html["presets"].count("data:image/webp;base64,") == len(uris)
     thumbs = [cv2.imdecode(np.frombuffer(base64.b64decode(u.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
               for u in uris]
-    assert all(t.shape == (THUMB, THUMB, 3) for t in thumbs)
+    assert all(t.shape == (PRESET_CROP, PRESET_CROP, 3) for t in thumbs)
     assert len({t.tobytes() for t in thumbs}) == len(thumbs)  # every preset differs from HQ and from the others

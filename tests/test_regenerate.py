@@ -21,8 +21,7 @@ from faceboard.catalog import BoardFiles
 from faceboard.config import OPERATIONAL, Params
 from faceboard.dvc_repo import stages_run
 from faceboard.env import with_venv_on_path
-from faceboard.report.publish import copy_report, ranking_markdown
-from tasks.regenerate import ARTIFACT_KEY
+from faceboard.report.publish import SUMMARY_KEY, copy_report, ranking_markdown
 from tests.conftest import FACEBOARD, ROOT, dvc, run_cli
 
 DEPLOYMENT = "faceboard-regenerate/scheduled"
@@ -46,9 +45,9 @@ def _board(tmp_path: Path, methods: list[str]) -> BoardFiles:
     board = BoardFiles(tmp_path / "board")
     board.folder.mkdir()
     rows = [{"method": m, "subset": s, "score": 0.5 - 0.1 * k, "valid": k < 2, "rank": float(k + 1) if k < 2 else None,
-             "comparable_to_official": False} for k, m in enumerate(methods) for s in ("all", "CelebA")]
+             "comparable_to_official": False, "id_failures": 0} for k, m in enumerate(methods) for s in ("all", "CelebA")]
     pd.DataFrame(rows).to_parquet(board.leaderboard)
-    board.run_info.write_text(json.dumps({"methods": methods}))
+    board.run_info.write_text(json.dumps({"methods": methods, "metrics": []}))
     return board
 
 
@@ -155,7 +154,7 @@ run = run_deployment("{DEPLOYMENT}", timeout=1100, poll_interval=2)
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 result = run.state.result(raise_on_failure=False) if run.state.is_completed() else None
 with get_client(sync_client=True) as client:
-    artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["{ARTIFACT_KEY}"])))
+    artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["{SUMMARY_KEY}"])))
 print(json.dumps({{"state": run.state.type.value, "message": run.state.message, "result": result,
                   "artifacts": [a.data for a in artifacts]}}, default=str))
 """

@@ -111,4 +111,4 @@ def test_leaderboard_puts_set_metrics_in_the_all_row_only(tmp_path):
     run = json.loads(board.run_info.read_text())
     assert "identity gate dlib_resnet is not the official adaface_ir50" in run["not_comparable_to_official"]["shared"]
     html = render_report(board, tmp_path / "report.html").read_text()
-    assert "fid (pytorch_fid 0.3.0)" in html and "fid: weights not verified" in html
+    assert '<td class="l">fid</td><td class="l">pytorch_fid 0.3.0</td>' in html and "fid: weights not verified" in html

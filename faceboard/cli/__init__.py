@@ -19,11 +19,12 @@ from faceboard.cli import (
     inventory,
     methods,
     pipeline,
+    report,
     scoring,
     weights,
 )
 
-GROUPS = (pipeline, data, degrade, scoring, gate, inventory, methods, weights)
+GROUPS = (pipeline, data, degrade, scoring, report, gate, inventory, methods, weights)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,5 +60,5 @@ def _score(args: argparse.Namespace, root: Path) -> int:
         print(f"  not comparable: {why}")
     board = BoardFiles(Path(args.out))
     print(f"leaderboard: {board.leaderboard}\nper-image:   {board.per_image}\npairwise:    {board.pairwise}\n"
-          f"run:         {board.run_info}")
+          f"run:         {board.run_info}\npage:        {board.page}")
     return 0

@@ -27,6 +27,7 @@ PYTHON = "python"
 SUBMISSION = "submission"
 NTIRE = "ntire"
 CHAIN = "chain"
+IDENTITY = "lq"  # the method type whose outputs are its inputs (the baseline)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     m.name: m
     for m in (
-        MethodSpec("lq", PYTHON, "faceboard.methods.classic:identity",
+        MethodSpec(IDENTITY, PYTHON, "faceboard.methods.classic:identity",
                    "the input unchanged: the baseline every leaderboard needs"),
         MethodSpec("opencv_nlm_sharpen", PYTHON, "faceboard.methods.classic:nlm_sharpen",
                    "OpenCV non-local-means denoising then unsharp masking; needs no weights"),

@@ -1,13 +1,16 @@
-"""Publishing a built leaderboard: a copy of the report for readers, and a short ranking summary."""
+"""Publishing a built leaderboard: the overall ranking as rows and as Markdown (Prefect artifacts), and a copy of
+the page for readers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from faceboard.catalog import BoardFiles
 from faceboard.files import write_bytes_atomic
+from faceboard.report.sources import Sources, missing
+
+SUMMARY_KEY = "faceboard-leaderboard"  # stable keys: the Prefect UI keeps every run's version under them
+TABLE_KEY = "faceboard-leaderboard-table"
 
 
 def copy_report(report: Path, board: BoardFiles, folder: Path) -> list[Path]:
@@ -20,18 +23,35 @@ def copy_report(report: Path, board: BoardFiles, folder: Path) -> list[Path]:
     return copied
 
 
+def ranking_rows(board: BoardFiles) -> list[dict]:
+    """The overall rows, ranked methods by rank then the others: rank, method, score and its interval, validity,
+    comparability, and each metric's mean."""
+    src = Sources(board)
+    rows = []
+    for r in src.overall.to_dict("records"):
+        row = {"rank": None if missing(r["rank"]) else int(r["rank"]), "method": r["method"],
+               "score": _round(r["score"]), "score_ci_low": _round(r.get("score_ci_low")),
+               "score_ci_high": _round(r.get("score_ci_high")),
+               "valid": None if missing(r["valid"]) else bool(r["valid"]),
+               "comparable": bool(r["comparable_to_official"]), "id_failures": r["id_failures"]}
+        rows.append({**row, **{m: _round(r.get(m)) for m in src.metrics}})
+    return rows
+
+
 def ranking_markdown(board: BoardFiles, report: Path) -> str:
     """The overall ranking as a Markdown table (valid methods by rank, then the invalid ones), and where the
     report is."""
-    table = pd.read_parquet(board.leaderboard)
-    overall = table[table["subset"] == "all"].sort_values(["valid", "rank", "method"], ascending=[False, True, True])
     lines = ["| rank | method | score | valid | comparable |", "| --- | --- | --- | --- | --- |"]
-    for row in overall.itertuples():
-        rank = "" if pd.isna(row.rank) else int(row.rank)
-        score = "" if pd.isna(row.score) else f"{row.score:.4f}"
-        lines.append(f"| {rank} | {_cell(row.method)} | {score} | {'yes' if row.valid else 'no'} | "
-                     f"{'yes' if row.comparable_to_official else 'no'} |")
+    for row in ranking_rows(board):
+        rank = "" if row["rank"] is None else row["rank"]
+        score = "" if row["score"] is None else f"{row['score']:.4f}"
+        lines.append(f"| {rank} | {_cell(row['method'])} | {score} | {'yes' if row['valid'] else 'no'} | "
+                     f"{'yes' if row['comparable'] else 'no'} |")
     return "\n".join([f"Report: `{report}`", "", *lines])
+
+
+def _round(value: object) -> float | None:
+    return None if missing(value) else round(float(value), 6)
 
 
 def _cell(text: str) -> str:

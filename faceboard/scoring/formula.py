@@ -14,10 +14,15 @@ def score(values: Mapping[str, float], terms: Mapping[str, ScoreTerm]) -> tuple[
     Missing terms are left out, never counted as zero: the caller reports which were used.
     The score is NaN when no term is available.
     """
-    used = [name for name in terms if _finite(values.get(name))]
-    if not used:
+    parts = contributions(values, terms)
+    if not parts:
         return math.nan, []
-    return sum(terms[name].value(float(values[name])) for name in used), used
+    return sum(parts.values()), list(parts)
+
+
+def contributions(values: Mapping[str, float], terms: Mapping[str, ScoreTerm]) -> dict[str, float]:
+    """Each term's share of the score ({metric: term value}), for the terms whose metric has a finite value."""
+    return {name: term.value(float(values[name])) for name, term in terms.items() if _finite(values.get(name))}
 
 
 def is_valid(id_failures: int, max_failures: int) -> bool:

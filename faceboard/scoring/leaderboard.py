@@ -48,6 +48,11 @@ def apply_gate(per_image: pd.DataFrame, gate: Gate) -> pd.DataFrame:
     return out
 
 
+def failed_rows(per_image: pd.DataFrame) -> pd.DataFrame:
+    """The gated rows of images that failed to process or failed the identity gate."""
+    return per_image[(per_image["status"] == "failed") | (per_image["id_pass"] == False)]
+
+
 def summarise(
     per_image: pd.DataFrame,
     metrics: list[str],

@@ -43,8 +43,8 @@ def stacked_bars(rows: Sequence[tuple[str, Mapping[str, float]]], terms: Sequenc
             w = plot_w * value / top
             segments.append({"x": round(x, 2), "w": round(w, 2), "term": term, "value": value, "colour": colours[term]})
             x += w
-        out.append({"y": i * (bar + 6) + 4, "label": label, "segments": segments, "total": sum(parts.values()),
-                    "end": round(x, 2)})
+        out.append({"y": i * (bar + 6) + 4, "label": label, "short": shorten(label), "segments": segments,
+                    "total": sum(parts.values()), "end": round(x, 2)})
     return {"width": width, "height": len(rows) * (bar + 6) + 30, "bar": bar, "label_w": label_w, "rows": out,
             "legend": [{"term": t, "colour": colours[t], "x": label_w + i * 90} for i, t in enumerate(terms)]}
 
@@ -68,8 +68,14 @@ def scatter(points: Sequence[tuple[str, float, float]], x_label: str, y_label: s
             "x_label": x_label, "y_label": y_label,
             "x_ticks": [{"at": px(t), "text": f"{t:g}"} for t in x_ticks],
             "y_ticks": [{"at": py(t), "text": f"{t:g}"} for t in y_ticks],
-            "points": [{"x": px(x), "y": py(y), "label": n, "vx": x, "vy": y, "colour": PALETTE[i % len(PALETTE)]}
+            "points": [{"x": px(x), "y": py(y), "label": n, "short": shorten(n), "vx": x, "vy": y,
+                        "colour": PALETTE[i % len(PALETTE)], "end": px(x) > 0.7 * width}
                        for i, (n, x, y) in enumerate(finite)]}
+
+
+def shorten(label: str, chars: int = 24) -> str:
+    """A label cut to `chars` characters (the plots' titles keep the whole)."""
+    return label if len(label) <= chars else label[:chars - 1] + "…"
 
 
 def ticks(lo: float, hi: float, count: int = 5) -> list[float]:

@@ -5,6 +5,7 @@
   const table = document.getElementById("ranking-table");
   if (table) {
     const body = table.tBodies[0];
+    Array.from(body.rows).forEach((row, i) => { row.dataset.order = String(i); });  // ties keep the page's order
     const state = { subset: "all", filter: "", col: null, asc: true };
     const refresh = () => {
       for (const row of body.rows) {
@@ -35,9 +36,11 @@
           const group = Number(a.classList.contains("unranked")) - Number(b.classList.contains("unranked"));
           if (group) return group;  // ranked methods stay above the others
           const x = key(a), y = key(b);
-          if (text) return state.asc ? x.localeCompare(y) : y.localeCompare(x);
-          if (x === "" || y === "") return (x === "") - (y === "");  // no value: last
-          return state.asc ? Number(x) - Number(y) : Number(y) - Number(x);
+          let order;
+          if (text) order = state.asc ? x.localeCompare(y) : y.localeCompare(x);
+          else if (x === "" || y === "") order = (x === "") - (y === "");  // no value: last
+          else order = state.asc ? Number(x) - Number(y) : Number(y) - Number(x);
+          return order || Number(a.dataset.order) - Number(b.dataset.order);
         };
         Array.from(body.rows).sort(compare).forEach((row) => body.appendChild(row));
       });

@@ -5,6 +5,7 @@ Each stage runs a Prefect flow in its own process, so this module takes a few mi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -44,6 +45,21 @@ def test_fresh_clone_reproduces_the_committed_lock(project):
     assert list(paired["method"]) == ["lq", "opencv_nlm_sharpen"]
     html = (project / "reports/leaderboard.html").read_text()
     assert html.count("<tr") > 10 and 'id="paired"' in html and 'id="gallery"' in html
+
+
+def test_dvc_shows_the_scores_and_renders_the_terms_plot_offline(project, tmp_path):
+    project, _, board = project
+    shown = json.loads(dvc(project, "metrics", "show", "--json"))
+    metrics = next(iter(shown.values()))["data"]["reports/metrics.json"]["data"]
+    overall = board[board["subset"] == "all"].set_index("method")
+    assert set(metrics) == set(overall.index)
+    for method, values in metrics.items():
+        assert values["score"] == pytest.approx(overall.loc[method, "score"], abs=1e-6)
+        assert values["niqe_term"] == pytest.approx(overall.loc[method, "score"], abs=1e-6)  # the only term here
+    dvc(project, "plots", "show", "-o", str(tmp_path / "plots"))
+    index = (tmp_path / "plots" / "index.html").read_text()
+    assert "<script" not in index and "score_terms.svg" in index  # an image plot: nothing to fetch
+    assert list((tmp_path / "plots" / "static").glob("*score_terms.svg"))
 
 
 def test_second_repro_runs_nothing(project):

@@ -164,3 +164,37 @@ def test_the_ranking_rows_published_to_prefect_follow_the_board(board):
     assert [r["rank"] for r in rows] == [1, 2, None, None] and rows[2]["valid"] is False
     src = Sources(board)
     assert rows[0]["niqe"] == pytest.approx(src.overall.loc[0, "niqe"], abs=1e-6)
+
+
+def test_the_leaderboard_flow_publishes_its_ranking_to_prefect_under_stable_keys(board):
+    from faceboard import prefect_api
+
+    prefect_api.start_early()
+    prefect_api.ready()
+    from prefect import flow, get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from tasks.leaderboard import publish_board_task
+
+    @flow(name="publish-test")
+    def publish_twice() -> None:
+        publish_board_task(board, board.page)
+        publish_board_task(board, board.page)
+
+    publish_twice()
+    keys = ArtifactFilter(key=ArtifactFilterKey(any_=[publish.TABLE_KEY, publish.SUMMARY_KEY]))
+    with get_client(sync_client=True) as client:
+        latest = {a.key: a for a in client.read_latest_artifacts(artifact_filter=keys)}
+        history = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[publish.TABLE_KEY])))
+    assert set(latest) == {publish.TABLE_KEY, publish.SUMMARY_KEY} and len(history) >= 2  # every run kept
+    table = latest[publish.TABLE_KEY].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert [r["method"] for r in rows] == ["good", XSS, "bad_id", "crashed"] and rows[0]["rank"] == 1
+    summary = latest[publish.SUMMARY_KEY].data
+    assert "| 1 | good |" in summary and "&lt;img src=x onerror=alert(1)&gt;" in summary
+
+
+def test_the_report_section_changes_no_result_fingerprint():
+    params = load_params(ROOT / "params.yaml")
+    other = params.model_copy(update={"report": ReportConfig(thumbnail_px=64, gallery_mb=1)})
+    assert other.results_config() == params.results_config() and "report" not in params.results_config()

@@ -31,7 +31,7 @@ from tasks.fetch import fetch_task
 from tasks.landmarks import with_failures
 from tasks.leaderboard import leaderboard_task, publish_board_task
 from tasks.paired import paired_leaderboard_task, paired_method_task
-from tasks.report import report_task
+from tasks.report import presets_gallery_task, report_task
 from tasks.restore import LOG, finish, prepare_output, restore_shard_task
 from tasks.score import (
     describe_dataset,
@@ -202,4 +202,5 @@ def paired_flow(method: str, root: str = ".") -> str:
 def paired_leaderboard_flow(root: str = ".") -> str:
     root, params, cat = _context(root)
     paired_leaderboard_task(params, cat)
+    presets_gallery_task(cat.paired_gallery, params.report, cat.paired_board)
     return str(cat.paired_board.leaderboard)

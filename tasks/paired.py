@@ -20,7 +20,6 @@ from faceboard.paired.faces import SOURCES
 from faceboard.paired.leaderboard import best, summarise
 from faceboard.paired.metrics import lower_better
 from faceboard.paired.scoring import PairedScorer, pairs_for
-from faceboard.report import thumbnails
 from tasks.degrade import LANDMARKS, LQ, setting_for
 from tasks.restore import restore_method
 from tasks.score import versions
@@ -53,8 +52,7 @@ def score_paired_method(method: str, params: Params, cat: Catalog, root: Path, d
 
 
 def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
-    """`leaderboard.parquet` (per method: mean of each metric), `per_image.parquet`, `run.json`, and the
-    degradation gallery's thumbnails."""
+    """`leaderboard.parquet` (per method: mean of each metric), `per_image.parquet` and `run.json`."""
     frames, provenance = [], {}
     for method in params.paired.methods:
         files = cat.paired_scores(method)
@@ -81,9 +79,6 @@ def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
         "methods": provenance,
     }
     out.run_info.write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
-    presets = thumbnails.of_presets(cat.paired_gallery, params.report)
-    if presets is not None:
-        thumbnails.write(presets, out.thumbnails)
     return table
 
 

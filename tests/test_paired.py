@@ -41,6 +41,7 @@ from tasks.paired import (
     build_paired_leaderboard,
     score_paired_method,
 )
+from tasks.report import presets_gallery
 from tests.conftest import ROOT
 
 METHODS = ["lq", "opencv_nlm_sharpen"]
@@ -65,6 +66,7 @@ def track(tmp_path_factory):
     for method in METHODS:
         score_paired_method(method, params, cat, root, "cpu")
     board = build_paired_leaderboard(params, cat)
+    presets_gallery(cat.paired_gallery, params.report, cat.paired_board)
     return root, params, cat, board
 
 

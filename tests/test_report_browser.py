@@ -68,7 +68,7 @@ def test_clicking_a_header_sorts_within_the_ranked_and_unranked_groups(opened):
 
 
 def test_a_subset_tab_switches_the_table_and_the_filter_narrows_it(opened):
-    browser, board, _ = opened
+    browser, _, _ = opened
     driver = browser.driver
     driver.find_element(By.CSS_SELECTOR, '.tabs button[data-subset="LFW-Test"]').click()
     shown = _visible(browser)

@@ -11,6 +11,7 @@ import torch
 
 from faceboard.files import sha256_file
 from faceboard.imageio import read_rgb
+from faceboard.report import thumbnails
 from tests.conftest import SAMPLE, run_cli
 
 SUBMISSION = SAMPLE / "submissions" / "team15_NAFNet"
@@ -39,6 +40,10 @@ def test_score_writes_per_image_and_leaderboard(scored):
     assert overall["score"] == pytest.approx(max(0.0, (10 - overall["niqe"]) / 10))
     assert not overall["comparable_to_official"]
     assert "leaderboard.parquet" in stdout and "run.json" in stdout
+    page = (out / "leaderboard.html").read_text()  # the team's page: its outputs beside the LQ inputs
+    gallery = thumbnails.read(out / "thumbnails.parquet")
+    assert gallery.record["shown"] == 10 and gallery.record["columns"] == ["input", SUBMISSION.name]
+    assert f"page:        {out / 'leaderboard.html'}" in stdout and 'id="gallery"' in page
     csv = SAMPLE / "landmarks.csv"
     landmarks = json.loads((out / "report.json").read_text())["landmarks"]
     assert landmarks == {"source": "csv", "path": str(csv), "sha256": sha256_file(csv)}

@@ -9,28 +9,23 @@ from pathlib import Path
 from faceboard.catalog import BoardFiles
 from faceboard.files import write_bytes_atomic
 from faceboard.report.page import environment
+from faceboard.report.publish import ranking_rows
 from faceboard.report.sections.plots import score_terms, terms_plot
-from faceboard.report.sources import Sources, missing
+from faceboard.report.sources import Sources
 
 
-def metrics(src: Sources) -> dict:
+def metrics(board: BoardFiles, src: Sources) -> dict:
     """{method: {score, rank, valid, <metric>_term...}} of the overall rows (null where there is none)."""
     terms = score_terms(src)
-    out = {}
-    for r in src.overall.to_dict("records"):
-        out[r["method"]] = {"score": _value(r["score"]), "rank": None if missing(r["rank"]) else int(r["rank"]),
-                            "valid": None if missing(r["valid"]) else bool(r["valid"]),
-                            **{f"{t}_term": round(v, 6) for t, v in terms[r["method"]].items()}}
-    return out
+    return {r["method"]: {"score": r["score"], "rank": r["rank"], "valid": r["valid"],
+                          **{f"{t}_term": round(v, 6) for t, v in terms[r["method"]].items()}}
+            for r in ranking_rows(board)}
 
 
 def write(board: BoardFiles, metrics_path: Path, plot_path: Path) -> tuple[Path, Path]:
     src = Sources(board)
-    write_bytes_atomic(metrics_path, (json.dumps(metrics(src), indent=1, sort_keys=True) + "\n").encode())
+    write_bytes_atomic(metrics_path, (json.dumps(metrics(board, src), indent=1, sort_keys=True) + "\n").encode())
     svg = environment().get_template("score_terms.svg").render(plot=terms_plot(src))
     write_bytes_atomic(plot_path, svg.strip().encode() + b"\n")
     return metrics_path, plot_path
 
-
-def _value(x: object) -> float | None:
-    return None if missing(x) else round(float(x), 6)

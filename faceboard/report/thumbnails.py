@@ -2,12 +2,13 @@
 Parquet table beside the board so the page is built from tables alone (faceboard.report.page).
 
 Columns of the table: `column` (`input`, a method, `hq` or a degradation preset), `subset`, `image`, `mime`, `data`
-(the encoded bytes). Its schema metadata `faceboard` records the budget, how many images there were and which were
-left out for it.
+(the encoded bytes). Its schema metadata `faceboard` records the budget, how many images there were and how many
+were left out for it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from faceboard.scoring.leaderboard import failed_rows
 
 Key = tuple[str, str]  # (subset, image)
 INPUT = "input"  # the column of the LQ inputs
+MIME = "image/webp"
 META = b"faceboard"
 PRESET_CROP, PRESET_QUALITY = 256, 90  # the degradation gallery: native pixels, so the degradation shows
 COLUMNS = ["column", "subset", "image", "mime", "data"]
@@ -90,12 +92,12 @@ def build(columns: Mapping[str, Mapping[Key, Path]], order: Iterable[Key], confi
     used, shown = 0, 0
     for key in order:
         images = [(name, _thumbnail(paths.get(key), config, crop, key)) for name, paths in columns.items()]
-        size = sum(_page_bytes(data) for _, data in images if data is not None)
+        size = sum(len(data_uri(MIME, data)) for _, data in images if data is not None)
         if used + size > budget:  # this image and every later one are left out
             break
         used += size
         shown += 1
-        rows += [{"column": name, "subset": key[0], "image": key[1], "mime": "image/webp", "data": data}
+        rows += [{"column": name, "subset": key[0], "image": key[1], "mime": MIME, "data": data}
                  for name, data in images if data is not None]
     needed = used if shown == len(order) else used / max(shown, 1) * len(order)  # estimated from those shown
     record = {"images": len(order), "shown": shown, "left_out": len(order) - shown, "budget_mb": config.gallery_mb,
@@ -134,13 +136,18 @@ def files_in(folder: Path) -> dict[Key, Path]:
 def priority(keys: Iterable[Key], first: Iterable[Key] = ()) -> list[Key]:
     """`first` (in its order), then the rest taken in turn from each subset, so that a budget cut keeps an
     even share of every subset."""
-    first = list(dict.fromkeys(k for k in first))
+    first = list(dict.fromkeys(first))
     seen = set(first)
     per_subset: dict[str, list[Key]] = {}
     for key in sorted(set(keys) - seen):
         per_subset.setdefault(key[0], []).append(key)
     spread = [key for turn in zip_longest(*per_subset.values()) for key in turn if key is not None]
     return first + spread
+
+
+def data_uri(mime: str, data: bytes) -> str:
+    """An image as the page holds it."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 def write(gallery: Gallery, path: Path) -> None:
@@ -171,6 +178,3 @@ def _thumbnail(path: Path | None, config: ReportConfig, crop: Mapping[Key, np.nd
     pixels = resized(rgb, config.thumbnail_px) if crop is None else face_crop(rgb, crop.get(key), config.thumbnail_px)
     return encode(pixels, config.quality)
 
-
-def _page_bytes(data: bytes) -> int:
-    return 4 * ((len(data) + 2) // 3) + len("data:image/webp;base64,")

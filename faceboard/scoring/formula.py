@@ -22,7 +22,7 @@ def score(values: Mapping[str, float], terms: Mapping[str, ScoreTerm]) -> tuple[
 
 def contributions(values: Mapping[str, float], terms: Mapping[str, ScoreTerm]) -> dict[str, float]:
     """Each term's share of the score ({metric: term value}), for the terms whose metric has a finite value."""
-    return {name: term.value(float(values[name])) for name, term in terms.items() if _finite(values.get(name))}
+    return {name: term.value(float(values[name])) for name, term in terms.items() if finite(values.get(name))}
 
 
 def is_valid(id_failures: int, max_failures: int) -> bool:
@@ -30,5 +30,6 @@ def is_valid(id_failures: int, max_failures: int) -> bool:
     return id_failures <= max_failures
 
 
-def _finite(x: object) -> bool:
+def finite(x: object) -> bool:
+    """A number, and neither NaN nor infinite."""
     return isinstance(x, (int, float)) and math.isfinite(x)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from faceboard.protocol import ScoreTerm
 from faceboard.report import svg
 from faceboard.report.sources import Sources, arrow
-from faceboard.scoring.formula import contributions
+from faceboard.scoring.formula import contributions, finite
 
 #: the quality axis of the scatter: the first of these the board has
 QUALITY_AXIS = ("musiq", "clipiqa", "maniqa", "qalign", "niqe")
@@ -18,7 +16,7 @@ def load(src: Sources) -> dict | None:
         return None
     quality = next((m for m in (*QUALITY_AXIS, *src.metrics) if m in src.metrics), None)
     points = [(r["method"], float(r["id_sim_mean"]), float(r[quality])) for r in src.overall.to_dict("records")
-              if quality and _finite(r["id_sim_mean"]) and _finite(r.get(quality))]
+              if quality and finite(r["id_sim_mean"]) and finite(r.get(quality))]
     return {"terms": terms_plot(src), "quality": quality,
             "scatter": svg.scatter(points, "mean ID similarity ↑", f"{quality} {arrow(quality)}") if points else None}
 
@@ -33,6 +31,3 @@ def score_terms(src: Sources) -> dict[str, dict[str, float]]:
     rules = {name: ScoreTerm(**spec) for name, spec in src.run["rules"]["score_terms"].items()}
     return {r["method"]: contributions(r, rules) for r in src.overall.to_dict("records")}
 
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

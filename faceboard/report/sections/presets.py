@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from faceboard.report import thumbnails
 from faceboard.report.sources import Sources
 
@@ -15,6 +13,6 @@ def load(src: Sources) -> dict | None:
     columns = gallery.record["columns"]
     cells: dict[str, dict[str, str]] = {}
     for r in gallery.table.itertuples():
-        cells.setdefault(r.image, {})[r.column] = f"data:{r.mime};base64,{base64.b64encode(r.data).decode()}"
+        cells.setdefault(r.image, {})[r.column] = thumbnails.data_uri(r.mime, r.data)
     rows = [{"name": name, "images": [by_column.get(c) for c in columns]} for name, by_column in cells.items()]
     return {"columns": columns, "rows": rows, "size": gallery.record["thumbnail_px"]}

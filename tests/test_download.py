@@ -60,8 +60,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path in owner.cut:
             body = body[:owner.cut.pop(path)]
             self.close_connection = True
+        owner.sent += len(body)  # counted before writing: the client may finish before this thread resumes
         self.wfile.write(body)
-        owner.sent += len(body)
 
     def log_message(self, *args):
         pass

@@ -222,6 +222,25 @@ class ReportConfig(_Strict):
     gallery_mb: float = Field(8.0, gt=0)
 
 
+class ArchiveLimits(_Strict):
+    """What a zip or tar (a submission or a dataset) may hold; checked before a byte is extracted, and again while
+    extracting (a member that inflates past what it declared is cut off): over any limit, the archive is refused."""
+
+    max_total_mb: float = Field(4096, gt=0)  # total uncompressed size of all members
+    max_members: int = Field(100_000, ge=1)
+    max_ratio: float = Field(100, gt=1)  # uncompressed / compressed size, of the whole archive and of each member
+
+
+class SecurityConfig(_Strict):
+    """What faceboard accepts from outside: archive limits, and whether a team's own code (`ntire` methods) may run
+    at all; when it may, it runs in its own process, in its own working folder, killed after `team_code_timeout_s`
+    (a method's `timeout_s` when set)."""
+
+    archive: ArchiveLimits = Field(default_factory=ArchiveLimits)
+    team_code: bool = False
+    team_code_timeout_s: float = Field(3600, gt=0)
+
+
 # params.yaml sections about operating runs: they never change a result
 OPERATIONAL = frozenset({"schedule", "execution"})
 # sections about presenting results: tracked by the stages that use them, but outside the results' fingerprint
@@ -245,6 +264,7 @@ class Params(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     @model_validator(mode="after")
     def _dataset_known(self) -> Params:

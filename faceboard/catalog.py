@@ -68,6 +68,11 @@ class BoardFiles:
         """`faceboard score`: the board's HTML page (the DAG's is `Catalog.report`)."""
         return self.folder / "leaderboard.html"
 
+    @property
+    def lock(self) -> Path:
+        """`faceboard score`: held while it writes this folder (faceboard.runlock)."""
+        return self.folder / ".faceboard.lock"
+
     def scores(self, method: str) -> ScoreFiles:
         """`faceboard score` keeps the submission's scores beside its board."""
         return ScoreFiles(self.folder / "scores" / method)
@@ -165,6 +170,11 @@ class Catalog:
     def cache(self) -> Path:
         """Reusable intermediate results (LQ embeddings); never a DVC output."""
         return self.data / "cache"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by the run writing this project (faceboard.runlock); git-ignored."""
+        return self.root / ".faceboard" / "run.lock"
 
     def downloads(self, name: str) -> Path:
         """A dataset's downloaded files and archives, kept to resume and to rebuild without the network."""

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PARTIAL_WRITE = ".*.tmp"  # the temp files of write_bytes_atomic: `.<name>.<random hex>.tmp`
 
@@ -24,9 +29,24 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, say: named after the file being written, not its temp file
+        tmp.unlink(missing_ok=True)
+        if err.filename in (None, str(tmp)):
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | os.PathLike[str], record: Any) -> None:
+    """`record` as indented, key-sorted JSON with a final newline, written atomically."""
+    write_bytes_atomic(path, (json.dumps(record, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def write_parquet_atomic(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
+    """A DataFrame (without its index) as Parquet, written atomically."""
+    write_bytes_atomic(path, frame.to_parquet(index=False))
 
 
 def remove_partial_writes(folder: str | os.PathLike[str]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.tasks import exponential_backoff
 
+from faceboard import runlock
 from faceboard.config import load_params
 from faceboard.dvc_repo import default_remote
 from faceboard.env import PARAMS_FILE
@@ -27,10 +28,11 @@ def regenerate(root: str = ".") -> dict:
     remote = default_remote(project)
     network = dvc_task.with_options(retries=schedule.retries,
                                     retry_delay_seconds=exponential_backoff(schedule.retry_delay_s))
-    if remote:
-        network(project, "pull", "--allow-missing")  # what the remote lacks is computed by repro
-    ran = dvc_task(project, "repro")
-    if remote:
-        network(project, "push")
-    published = publish_task(project, schedule.publish_dir)
+    with runlock.exclusive(*runlock.of_project(None, project)):  # a scheduled run waits for no one: it stops
+        if remote:
+            network(project, "pull", "--allow-missing")  # what the remote lacks is computed by repro
+        ran = dvc_task(project, "repro")
+        if remote:
+            network(project, "push")
+        published = publish_task(project, schedule.publish_dir)
     return {"remote": remote, "stages_run": ran, "published": published}

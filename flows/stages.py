@@ -14,7 +14,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from faceboard.catalog import Catalog, ScoreFiles
-from faceboard.config import MethodConfig, Params, load_params
+from faceboard.config import MethodConfig, Params, SecurityConfig, load_params
 from faceboard.datasets.manifest import landmark_failures
 from faceboard.datasets.manifest import read as read_manifest
 from faceboard.degrade.run import write_records
@@ -106,6 +106,7 @@ class Restoring:
     refs: list[ImageRef]
     out: Path
     futures: list[PrefectFuture]
+    security: SecurityConfig
 
 
 def submit_restore(method: str, params: Params, cat: Catalog, root: Path) -> Restoring:
@@ -114,13 +115,13 @@ def submit_restore(method: str, params: Params, cat: Catalog, root: Path) -> Res
     prepare_output(out, method, config, refs, root)
     device = resolve_device(params.device)
     futures = [restore_shard_task.submit(method, config, subset, shard, out, root, device, params.batch_size,
-                                         params.seed, params.execution.gpu_slots)
+                                         params.seed, params.execution.gpu_slots, params.security)
                for subset, shard in by_subset(refs).items()]
-    return Restoring(method, config, refs, out, futures)
+    return Restoring(method, config, refs, out, futures, params.security)
 
 
 def finish_restore(shards: Restoring, root: Path) -> Path:
-    finish(shards.method, shards.config, shards.refs, shards.out, root, rows_of(shards.futures))
+    finish(shards.method, shards.config, shards.refs, shards.out, root, rows_of(shards.futures), shards.security)
     return shards.out
 
 

@@ -31,7 +31,7 @@ def calibrate_gate(params: Params, root: Path, dataset: str, backbone: str, meth
     for method in methods:
         restorers[method] = cat.calibration_restored(dataset, method)
         restore_method(method, params.methods[method], folder / "lq", restorers[method], root, device,
-                       params.batch_size, seed=params.seed)
+                       params.batch_size, seed=params.seed, security=params.security)
     model = load_backbone(backbone, device)
     embeddings: dict[str, dict[str, object]] = {name: {} for name in ("lq", *restorers)}
     with progress(len(embeddings) * sum(map(len, lq.values())), f"embed {backbone}") as advance:

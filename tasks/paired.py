@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from faceboard.catalog import Catalog
 from faceboard.config import Params
+from faceboard.files import write_json_atomic, write_parquet_atomic
 from faceboard.landmarks import load_landmarks
 from faceboard.layout import list_images
 from faceboard.methods import registry
@@ -37,7 +38,7 @@ def score_paired_method(method: str, params: Params, cat: Catalog, root: Path, d
     out = cat.paired_method(method)
     shutil.rmtree(out, ignore_errors=True)  # restored from this LQ set, never from an earlier one
     log = restore_method(method, config, cat.paired_degraded / LQ, out / RESTORED, root, device,
-                         params.batch_size, seed=params.seed)
+                         params.batch_size, seed=params.seed, security=params.security)
     failures = {(r.subset, r.image): r.error for r in log.itertuples() if r.status == "failed"}
     hq = cat.paired_hq
     pairs = pairs_for(list_images(hq), list_images(out / RESTORED), load_landmarks(hq / LANDMARKS), failures)
@@ -45,9 +46,9 @@ def score_paired_method(method: str, params: Params, cat: Catalog, root: Path, d
     rows = scorer.score(method, pairs, params.batch_size, desc=f"paired {method}")
     frame = pd.DataFrame(rows, columns=[*KEYS, *scorer.columns]).sort_values(["subset", "image"], kind="stable")
     files = cat.paired_scores(method)
-    frame.to_parquet(files.per_image, index=False)
+    write_parquet_atomic(files.per_image, frame)
     provenance = {**scorer.provenance(), **versions(), "method": method, "method_config": config.model_dump()}
-    files.provenance.write_text(json.dumps(provenance, indent=1, sort_keys=True, default=str) + "\n")
+    write_json_atomic(files.provenance, provenance)
     return frame
 
 
@@ -62,9 +63,8 @@ def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
     metrics = [c for c in per_image.columns if c not in KEYS]
     table = summarise(per_image, metrics, params.paired.methods)
     out = cat.paired_board
-    out.folder.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(out.leaderboard, index=False)
-    per_image.to_parquet(out.per_image, index=False)
+    write_parquet_atomic(out.leaderboard, table)
+    write_parquet_atomic(out.per_image, per_image)
     setting = setting_for(params)
     unavailable = {name: why for p in provenance.values() for name, why in p["unavailable_metrics"].items()}
     run = {
@@ -78,7 +78,7 @@ def build_paired_leaderboard(params: Params, cat: Catalog) -> pd.DataFrame:
         "unavailable_metrics": unavailable,
         "methods": provenance,
     }
-    out.run_info.write_text(json.dumps(run, indent=1, sort_keys=True, default=str) + "\n")
+    write_json_atomic(out.run_info, run)
     return table
 
 

@@ -20,8 +20,12 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from faceboard.config import MethodConfig
-from faceboard.files import remove_partial_writes, write_bytes_atomic
+from faceboard.config import ArchiveLimits, MethodConfig, SecurityConfig
+from faceboard.files import (
+    remove_partial_writes,
+    write_bytes_atomic,
+    write_parquet_atomic,
+)
 from faceboard.imageio import ImageError, read_rgb_checked, write_png_atomic
 from faceboard.layout import (
     FLAT_SUBSET,
@@ -32,7 +36,7 @@ from faceboard.layout import (
     match,
     scan,
 )
-from faceboard.methods import execution, registry, submission
+from faceboard.methods import execution, ntire, registry, submission
 from faceboard.methods.chain import STAGE_SEPARATOR
 from faceboard.progress import progress
 from tasks.gpu import gpu_turn
@@ -70,12 +74,14 @@ def prepare_output(out_dir: Path, method: str, config: MethodConfig, lq: list[Im
 
 def restore_shard(
     method: str, config: MethodConfig, subset: str, lq: list[ImageRef], out_dir: Path, root: Path,
-    device: str = "cpu", batch_size: int = 8, size: int = 512, seed: int = 0,
+    device: str = "cpu", batch_size: int = 8, size: int = 512, seed: int = 0, security: SecurityConfig | None = None,
 ) -> list[dict]:
     """Restore one shard (the `lq` images of `subset`) into `out_dir`; return one log row per image.
 
-    Images whose output already exists are not recomputed (their row says `resumed=True`).
+    Images whose output already exists are not recomputed (their row says `resumed=True`). `security` (default:
+    params.yaml's defaults) limits submitted archives and says whether team code may run.
     """
+    security = security or SecurityConfig()
     spec = registry.get(config.type, root)
     todo = [ref for ref in lq if not _output(out_dir, ref).is_file()]
     rows = [_row(method, ref, "ok", stages=_stages_of_done(spec, out_dir, ref), resumed=True)
@@ -83,7 +89,12 @@ def restore_shard(
     if not todo:
         return rows
     if spec.kind == registry.SUBMISSION:
-        return rows + _take_submission(method, config, todo, out_dir, root, size)
+        return rows + _take_submission(method, config, todo, out_dir, root, size, security.archive)
+    if spec.kind == registry.NTIRE:
+        with progress(len(todo), f"restore {method}/{subset}") as advance:
+            rows += _run_team_code(method, config, spec, todo, out_dir, root, device, size, security)
+            advance(len(todo))
+        return rows
     try:
         parts = execution.parts(spec, config.options, root)
     except (KeyError, ValueError) as err:  # a chain naming unknown or non-python stages
@@ -96,14 +107,10 @@ def restore_shard(
     with progress(len(todo), f"restore {method}/{subset}") as advance:
         try:
             with execution.runner(job, config.timeout_s, execution.shard_seed(seed, subset)) as run:
-                if spec.kind == registry.NTIRE:
-                    rows += _run_ntire(method, run, lq, todo, out_dir, size, spec.name)
-                    advance(len(todo))
-                else:
-                    for start in range(0, len(todo), batch_size):
-                        batch = todo[start:start + batch_size]
-                        rows += _restore_batch(method, run, batch, out_dir, size, spec.kind == registry.CHAIN)
-                        advance(len(batch))
+                for start in range(0, len(todo), batch_size):
+                    batch = todo[start:start + batch_size]
+                    rows += _restore_batch(method, run, batch, out_dir, size, spec.kind == registry.CHAIN)
+                    advance(len(batch))
         except execution.MethodFailed as err:  # the rest of the shard fails with the reason
             done = {row["image"] for row in rows}
             rows += _fail(method, [ref for ref in todo if ref.name not in done], str(err))
@@ -142,29 +149,34 @@ def _restore_batch(method, run, batch: list[ImageRef], out_dir: Path, size: int,
     return rows
 
 
-def _run_ntire(method, run, lq: list[ImageRef], todo: list[ImageRef], out_dir: Path, size: int,
-               stage: str) -> list[dict]:
-    """One call of the team's model_func on the shard's folder, then take what it wrote (even after a failure)."""
+def _run_team_code(method, config: MethodConfig, spec: registry.MethodSpec, todo: list[ImageRef], out_dir: Path,
+                   root: Path, device: str, size: int, security: SecurityConfig) -> list[dict]:
+    """The team's model_func on a copy of the images to do, in its own process and working folder; then take what
+    it wrote (even after a failure or a timeout), decoded strictly as images."""
+    if not security.team_code:
+        return _fail(method, todo, ntire.TEAM_CODE_OFF)
+    missing = execution.missing_weights([spec])
+    if missing:
+        return _fail(method, todo, f"weights missing: {'; '.join(missing)}")
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=TMP_PREFIX) as work:
         inputs, produced = Path(work) / "input", Path(work) / "output"
+        inputs.mkdir()
         produced.mkdir()
-        if len(todo) == len(lq):
-            inputs = todo[0].path.parent
-        else:  # resumed: only the images still to do
-            inputs.mkdir()
-            for ref in todo:
-                shutil.copyfile(ref.path, inputs / ref.path.name)
+        for ref in todo:
+            shutil.copyfile(ref.path, inputs / ref.path.name)
         reason = "not written by the method"
         try:
-            run(str(inputs), str(produced))
-        except Exception as err:  # noqa: BLE001 - what it wrote before failing is still taken
-            reason = execution.describe(err)
-        return _adopt(method, todo, produced, out_dir, size, reason, stages=stage)
+            ntire.run_isolated(config.type, config.options, execution.pick_device(device), root, inputs, produced,
+                               Path(work), config.timeout_s or security.team_code_timeout_s)
+        except ntire.TeamCodeFailed as err:  # what it wrote before failing is still taken
+            reason = str(err)
+        return _adopt(method, todo, produced, out_dir, size, reason, stages=spec.name)
 
 
-def _take_submission(method, config, todo: list[ImageRef], out_dir: Path, root: Path, size: int) -> list[dict]:
+def _take_submission(method, config, todo: list[ImageRef], out_dir: Path, root: Path, size: int,
+                     limits: ArchiveLimits) -> list[dict]:
     try:
-        folder = submission.outputs_folder(submission.location(config.options, root))
+        folder = submission.outputs_folder(submission.location(config.options, root), limits)
     except (OSError, ValueError) as err:
         return _fail(method, todo, str(err))
     return _adopt(method, todo, folder, out_dir, size, "missing from the submission", stages="")
@@ -192,32 +204,33 @@ def _adopt(method, todo: list[ImageRef], folder: Path, out_dir: Path, size: int,
 
 def restore_method(
     method: str, config: MethodConfig, lq_dir: Path, out_dir: Path, root: Path,
-    device: str = "cpu", batch_size: int = 8, seed: int = 0,
+    device: str = "cpu", batch_size: int = 8, seed: int = 0, security: SecurityConfig | None = None,
 ) -> pd.DataFrame:
     """All shards of one method, sequentially (the engine-free path); writes and summarises the log."""
     refs = list_images(lq_dir)
     prepare_output(out_dir, method, config, refs, root)
     rows = []
     for subset, shard in by_subset(refs).items():
-        rows += restore_shard(method, config, subset, shard, out_dir, root, device, batch_size, seed=seed)
-    return finish(method, config, refs, out_dir, root, rows)
+        rows += restore_shard(method, config, subset, shard, out_dir, root, device, batch_size, seed=seed,
+                              security=security)
+    return finish(method, config, refs, out_dir, root, rows, security)
 
 
 def finish(method: str, config: MethodConfig, expected: list[ImageRef], out_dir: Path, root: Path,
-           rows: list[dict]) -> pd.DataFrame:
+           rows: list[dict], security: SecurityConfig | None = None) -> pd.DataFrame:
     """After the last shard: free the model, add a submission's extra files, write and print the log."""
     execution.release()
     if registry.get(config.type, root).kind == registry.SUBMISSION:
-        rows = rows + _extras(method, config, expected, root)
+        rows = rows + _extras(method, config, expected, root, (security or SecurityConfig()).archive)
     log = write_log(out_dir, rows)
     print(summary(method, log, out_dir))
     return log
 
 
-def _extras(method, config, expected: list[ImageRef], root: Path) -> list[dict]:
+def _extras(method, config, expected: list[ImageRef], root: Path, limits: ArchiveLimits) -> list[dict]:
     """One `extra` row per submitted file that is not an expected image (always listed, so the log is stable)."""
     try:
-        folder = submission.outputs_folder(submission.location(config.options, root))
+        folder = submission.outputs_folder(submission.location(config.options, root), limits)
         found = scan(folder)
         extra = match(expected, found.images).extra
     except (OSError, ValueError):
@@ -236,7 +249,7 @@ def write_log(out_dir: Path, rows: list[dict]) -> pd.DataFrame:
     """Write the log's reproducible columns (not `resumed`: outputs must not depend on history)."""
     log = pd.DataFrame(rows, columns=COLUMNS)
     log = log.sort_values(["subset", "image", "status"], kind="stable").reset_index(drop=True)
-    log.drop(columns="resumed").to_parquet(out_dir / LOG, index=False)
+    write_parquet_atomic(out_dir / LOG, log.drop(columns="resumed"))
     return log
 
 
@@ -279,7 +292,9 @@ def _row(method: str, ref: ImageRef, status: str, error: str = "", stages: str =
 
 @task(name="restore-shard", task_run_name="restore-{method}-{subset}", cache_policy=NO_CACHE)
 def restore_shard_task(method: str, config: MethodConfig, subset: str, lq: list[ImageRef], out_dir: Path, root: Path,
-                       device: str, batch_size: int, seed: int, gpu_slots: int = 1) -> list[dict]:
+                       device: str, batch_size: int, seed: int, gpu_slots: int = 1,
+                       security: SecurityConfig | None = None) -> list[dict]:
     """One shard, taking its turn on a GPU (tasks/gpu.py)."""
     with gpu_turn(device, gpu_slots):
-        return restore_shard(method, config, subset, lq, out_dir, root, device, batch_size, seed=seed)
+        return restore_shard(method, config, subset, lq, out_dir, root, device, batch_size, seed=seed,
+                             security=security)

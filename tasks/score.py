@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 
@@ -14,7 +13,12 @@ import faceboard
 from faceboard.catalog import ScoreFiles
 from faceboard.config import Params
 from faceboard.datasets.official import describe
-from faceboard.files import remove_partial_writes, sha256_file, write_bytes_atomic
+from faceboard.files import (
+    remove_partial_writes,
+    sha256_file,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from faceboard.landmarks import LandmarkError, Landmarks, load_landmarks, lookup
 from faceboard.layout import ImageRef, list_images, match
 from faceboard.scoring.comparability import method_reasons
@@ -68,7 +72,7 @@ def write_scores(out: ScoreFiles, rows: list[dict], scorer: Scorer, extra: dict 
         if column not in frame:
             frame[column] = float("nan")
     frame = frame.sort_values(["subset", "image"], kind="stable").reset_index(drop=True)
-    write_bytes_atomic(out.per_image, frame.to_parquet(index=False))
+    write_parquet_atomic(out.per_image, frame)
     write_json(out.set_metrics, scorer.set_values(rows))
     provenance = {**scorer.provenance(), **versions(), **(extra or {})}
     provenance["not_comparable_to_official"] = method_reasons(provenance)
@@ -77,7 +81,7 @@ def write_scores(out: ScoreFiles, rows: list[dict], scorer: Scorer, extra: dict 
 
 
 def write_json(path: Path, record: dict) -> None:
-    write_bytes_atomic(path, (json.dumps(record, indent=1, sort_keys=True, default=str) + "\n").encode())
+    write_json_atomic(path, record)
 
 
 def versions() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -16,7 +17,8 @@ def ntire_model(model_dir, input_path, output_path, device):
 
     with open(Path(model_dir) / "calls.jsonl", "a") as log:
         log.write(json.dumps({"input": input_path, "files": sorted(p.name for p in Path(input_path).iterdir()),
-                              "device": f"{type(device).__module__}.{type(device).__name__}:{device}"}) + "\n")
+                              "device": f"{type(device).__module__}.{type(device).__name__}:{device}",
+                              "cwd": os.getcwd(), "pid": os.getpid()}) + "\n")
     for path in sorted(Path(input_path).glob("*.png")):
         image = cv2.imread(str(path))
         if path.stem == "163639":
@@ -27,10 +29,10 @@ def ntire_model(model_dir, input_path, output_path, device):
 
 
 def ntire_hangs_after_one(model_dir, input_path, output_path, device):
-    """Writes its first image, then (CelebA only) hangs."""
+    """Writes its first image, then (on CelebA's images) hangs."""
     for path in sorted(Path(input_path).glob("*.png")):
         shutil.copyfile(path, Path(output_path) / path.name)
-        if Path(input_path).name == "CelebA":
+        if path.stem == "162798":
             time.sleep(3600)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from faceboard.config import MethodConfig
+from faceboard.config import MethodConfig, SecurityConfig
 from faceboard.imageio import read_rgb, to_batch, write_png_atomic
 from faceboard.layout import list_images
 from faceboard.methods import execution, registry
@@ -23,6 +24,7 @@ from tasks.restore import LOG, TMP_PREFIX, restore_method
 from tests.conftest import ROOT, SAMPLE
 
 LQ = SAMPLE / "lq"
+TEAM_CODE_ON = SecurityConfig(team_code=True)
 
 
 def _register(monkeypatch, name: str, entry: str, **fields) -> None:
@@ -44,9 +46,12 @@ def test_ntire_code_runs_once_per_subset_folder_and_its_outputs_are_validated(tm
     config = MethodConfig(type="ntire", options={"entry": "tests.method_entries:ntire_model",
                                                  "model_dir": str(model_dir)})
     out = tmp_path / "out"
-    log = restore_method("team99", config, LQ, out, ROOT).set_index("image")
+    log = restore_method("team99", config, LQ, out, ROOT, security=TEAM_CODE_ON).set_index("image")
     calls = [json.loads(line) for line in (model_dir / "calls.jsonl").read_text().splitlines()]
-    assert [c["input"] for c in calls] == [str(LQ / s) for s in sorted({r.subset for r in list_images(LQ)})]
+    subsets = sorted({r.subset for r in list_images(LQ)})
+    assert [sorted(c["files"]) for c in calls] == [sorted(p.name for p in (LQ / s).iterdir()) for s in subsets]
+    assert all(Path(c["input"]).name == "input" and Path(c["cwd"]) == Path(c["input"]).parent for c in calls)
+    assert all(c["pid"] != os.getpid() for c in calls)  # its own process, in its own working folder
     assert all(c["device"] == "torch.device:cpu" for c in calls)
     assert log.loc["163639", "status"] == "failed" and log.loc["163639", "error"] == "not written by the method"
     assert log.loc["0020", "status"] == "failed" and "wrong size: got 256x256" in log.loc["0020", "error"]
@@ -56,7 +61,7 @@ def test_ntire_code_runs_once_per_subset_folder_and_its_outputs_are_validated(tm
     assert restored.shape == (512, 512, 3) and not np.array_equal(restored, read_rgb(LQ / "CelebA" / "162798.png"))
     assert not list(out.glob(f"{TMP_PREFIX}*"))
 
-    again = restore_method("team99", config, LQ, out, ROOT)  # only the two failed images are asked for again
+    again = restore_method("team99", config, LQ, out, ROOT, security=TEAM_CODE_ON)  # only the two failed images are asked for again
     retried = [json.loads(line) for line in (model_dir / "calls.jsonl").read_text().splitlines()][len(calls):]
     assert sorted(f for c in retried for f in c["files"]) == ["0020.png", "163639.png"]
     assert all(Path(c["input"]).name == "input" for c in retried)  # a folder of just the images to do
@@ -66,18 +71,18 @@ def test_ntire_code_runs_once_per_subset_folder_and_its_outputs_are_validated(tm
 def test_ntire_rejects_unknown_options_and_a_missing_model_dir(tmp_path):
     config = MethodConfig(type="ntire", options={"entry": "tests.method_entries:ntire_model",
                                                  "model_dir": str(tmp_path / "nowhere")})
-    log = restore_method("team99", config, LQ, tmp_path / "out", ROOT)
+    log = restore_method("team99", config, LQ, tmp_path / "out", ROOT, security=TEAM_CODE_ON)
     assert (log["status"] == "failed").all()
     assert log["error"].str.contains(f"could not load the method: FileNotFoundError: model_dir {tmp_path}/nowhere").all()
     config = MethodConfig(type="ntire", options={"entry": "tests.method_entries:ntire_model", "steps": 4})
-    log = restore_method("team99", config, LQ, tmp_path / "out", ROOT)
+    log = restore_method("team99", config, LQ, tmp_path / "out", ROOT, security=TEAM_CODE_ON)
     assert log["error"].str.contains("unknown options for ntire: ['steps']", regex=False).all()
 
 
 def test_a_hanging_ntire_call_times_out_and_what_it_wrote_is_kept(tmp_path):
     lq = _two_subsets(tmp_path)
     config = MethodConfig(type="ntire", options={"entry": "tests.method_entries:ntire_hangs_after_one"}, timeout_s=10)
-    log = restore_method("team98", config, lq, tmp_path / "out", ROOT).set_index("image")
+    log = restore_method("team98", config, lq, tmp_path / "out", ROOT, security=TEAM_CODE_ON).set_index("image")
     assert log.loc["162798", "status"] == "ok"  # written before the hang
     assert log.loc["163639", "status"] == "failed" and log.loc["163639", "error"] == "timed out after 10 s"
     assert (log[log["subset"] == "LFW-Test"]["status"] == "ok").all()

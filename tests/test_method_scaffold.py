@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from faceboard.config import MethodConfig
+from faceboard.config import MethodConfig, SecurityConfig
 from faceboard.imageio import read_rgb
 from faceboard.methods import contrib, registry
 from faceboard.methods.scaffold import new_method
@@ -30,7 +30,7 @@ def test_a_scaffolded_method_restores_the_sample_through_restore_method(tmp_path
     assert name not in registry.methods()  # plugins belong to their project only
 
     out = tmp_path / "out"
-    log = restore_method("mine", MethodConfig(type=name), LQ, out, tmp_path)
+    log = restore_method("mine", MethodConfig(type=name), LQ, out, tmp_path, security=SecurityConfig(team_code=True))
     assert len(log) == 10 and (log["status"] == "ok").all() and (log["stages"] == name).all()
     for row in log.itertuples():
         restored = read_rgb(out / row.subset / f"{row.image}.png")
@@ -45,6 +45,7 @@ def test_method_new_cli_then_the_generated_test_passes_in_a_fresh_project(tmp_pa
     assert "created methods_contrib/team07_unsharp/ for method type `team07-unsharp` (kind ntire)" in done.stdout
     assert "    team07-unsharp:\n      type: team07-unsharp" in done.stdout
     assert "python -m pytest methods_contrib/team07_unsharp" in done.stdout
+    assert "  security:\n    team_code: true" in done.stdout  # an ntire method runs only as permitted team code
     listed = run_cli("methods", cwd=project).stdout
     assert any(line.split()[:2] == ["team07-unsharp", "ntire"] for line in listed.splitlines())
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "methods_contrib/team07_unsharp"],

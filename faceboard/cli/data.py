@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faceboard import runlock
+
 if TYPE_CHECKING:
     from faceboard.catalog import Catalog
     from faceboard.config import DatasetConfig
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fetch.add_argument("name", metavar="NAME")
     fetch.add_argument("--from", dest="from_dir", type=Path, metavar="DIR",
                        help="import from this folder or archive instead of downloading (verified the same way)")
-    fetch.set_defaults(handler=_fetch, online=lambda args: args.from_dir is None)
+    fetch.set_defaults(handler=_fetch, online=lambda args: args.from_dir is None, lock=runlock.of_project)
 
     datasets = sub.add_parser("datasets", help="the dataset catalog: kind, edition, source, state on disk, how to get it")
     datasets.add_argument("-v", "--verbose", action="store_true", help="also how to get each hand-downloaded dataset")

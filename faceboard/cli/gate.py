@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faceboard import runlock
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     gate = sub.add_parser(
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     gate.add_argument("--frr", type=float, default=0.01,
                       help="genuine faces of any restorer rejected, at most (default: %(default)s)")
     gate.add_argument("--device", help="auto, cpu or cuda (default: params.yaml)")
-    gate.set_defaults(handler=_calibrate)
+    gate.set_defaults(handler=_calibrate, lock=runlock.of_project)
 
 
 def _calibrate(args: argparse.Namespace, root: Path) -> int:

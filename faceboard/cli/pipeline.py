@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from faceboard import env, prefect_api
+from faceboard import env, prefect_api, runlock
 
 STAGES = ("fetch", "restore", "score", "leaderboard", "degrade", "paired", "paired_leaderboard", "report")
 PER_METHOD = ("restore", "score", "paired")
@@ -18,15 +18,15 @@ DEPLOYMENT = "scheduled"  # the served deployment: faceboard-regenerate/schedule
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="build the whole leaderboard (dvc repro)")
     run.add_argument("--no-dvc", action="store_true", help="run the Prefect flow in-process, without DVC")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, lock=runlock.of_project)
 
     stage = sub.add_parser("stage", help="run one pipeline stage (what dvc.yaml calls)")
     stage.add_argument("stage", choices=STAGES)
     stage.add_argument("method", nargs="?")
-    stage.set_defaults(handler=_stage)
+    stage.set_defaults(handler=_stage, lock=runlock.of_project)
 
     regenerate = sub.add_parser("regenerate", help="what the schedule runs, now: dvc pull, repro, push, publish")
-    regenerate.set_defaults(handler=_regenerate)
+    regenerate.set_defaults(handler=_regenerate, lock=runlock.of_project)
 
     serve = sub.add_parser("serve", help="deploy the regeneration on params.yaml's schedule and run it when due "
                                          "(needs a Prefect server: PREFECT_API_URL)")

@@ -18,7 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     score.add_argument("--backbone", help="ID backbone (default: params.yaml identity.backbone)")
     score.add_argument("--device", help="auto, cpu or cuda (default: params.yaml)")
     score.add_argument("--out", required=True, help="output folder")
-    score.set_defaults(handler=_score)
+    score.set_defaults(handler=_score, lock=_out_folder)
+
+
+def _out_folder(args: argparse.Namespace, root: Path) -> tuple[Path, Path]:
+    """Two `faceboard score` may run at once, each writing its own --out folder."""
+    from faceboard.catalog import BoardFiles
+
+    return BoardFiles(Path(args.out)).lock, Path(args.out)
 
 
 def _score(args: argparse.Namespace, root: Path) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from faceboard.degrade.presets import Ranges, resolve
-from faceboard.files import sha256_file
+from faceboard.files import sha256_file, write_parquet_atomic
 from faceboard.imageio import ImageError, read_rgb, write_png_atomic
 from faceboard.layout import ImageRef
 from faceboard.progress import progress
@@ -101,10 +100,7 @@ def degrade_images(refs: list[ImageRef], out_dir: Path, setting: Setting, worker
 def write_records(rows: list[dict[str, Any]], path: Path) -> pd.DataFrame:
     """One row per image, sorted by (subset, image), written atomically as Parquet."""
     table = pd.DataFrame(rows).sort_values(["subset", "image"], kind="stable").reset_index(drop=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    write_parquet_atomic(path, table)
     return table
 
 

@@ -1,9 +1,9 @@
 """Running a method: its device, seeds, one model load, and a watchdog for hangs (GPU turns: tasks/gpu.py).
 
-A method runs through a *handler* built once per worker from a Job:
-- python: `handler(images) -> (outputs, stages_ran)` (stages_ran: per image, the stages that ran);
-- chain: the same, from faceboard/methods/chain.py;
-- ntire: `handler(input_path, output_path)` calls the team's `model_func` on one folder.
+A python or chain method runs through a *handler* built once per worker from a Job:
+`handler(images) -> (outputs, stages_ran)` (stages_ran: per image, the stages that ran; a chain's from
+faceboard/methods/chain.py). A team's code (`ntire`) never runs here: faceboard/methods/ntire.py runs it
+in a process of its own.
 Without a timeout the handler runs in this process and stays loaded for the next shard of the same
 method (until `release()`); with `timeout_s` it runs in a spawned worker process, which is killed
 when a call runs past the timeout: a hang cannot be interrupted inside a thread.
@@ -106,10 +106,6 @@ def load(job: Job) -> Handler:
 
         importable(job.root)
     spec = job.spec
-    if spec.kind == registry.NTIRE:
-        from faceboard.methods.ntire import NtireCall
-
-        return NtireCall(spec, job.options, job.device, job.root)
     if spec.kind == registry.CHAIN:
         return resolve(spec.entry)(job.options, job.device, job.root)
     if spec.kind != registry.PYTHON:

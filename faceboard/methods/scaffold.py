@@ -85,7 +85,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceboard.config import MethodConfig
+from faceboard.config import MethodConfig, SecurityConfig
 from faceboard.env import find_root
 from faceboard.imageio import read_rgb
 from tasks.restore import restore_method
@@ -95,7 +95,8 @@ LQ = ROOT / "data" / "samples" / "ntire2025-val" / "lq"
 
 
 def test_{package}_restores_the_sample(tmp_path):
-    log = restore_method("{name}", MethodConfig(type="{name}"), LQ, tmp_path, ROOT)
+    log = restore_method("{name}", MethodConfig(type="{name}"), LQ, tmp_path, ROOT,
+                         security=SecurityConfig(team_code=True))  # needed by an ntire method, harmless otherwise
     assert len(log) == 10 and (log["status"] == "ok").all(), log[log["status"] != "ok"].to_dict("records")
     for row in log.itertuples():
         restored = read_rgb(tmp_path / row.subset / f"{{row.image}}.png").astype(int)
@@ -135,7 +136,8 @@ def instructions(root: Path, folder: Path, name: str, kind: str) -> str:
              REGISTRATION: "its registration (kind, entry, gpu, weights, batch size, version)",
              f"test_{folder.name}.py": f"its end-to-end test: .venv/bin/python -m pytest {rel}"}
     options = "" if kind == registry.PYTHON else "\n      options: {model_dir: model_zoo/<team folder>}   # optional"
+    team_code = "" if kind == registry.PYTHON else "\n  security:\n    team_code: true   # kind ntire runs as team code"
     return "\n".join([f"created {rel}/ for method type `{name}` (kind {kind}):",
                       *(f"  {file:24} {what}" for file, what in files.items()),
                       "enable it under `methods:` in params.yaml, then run `faceboard run`:",
-                      f"  methods:\n    {name}:\n      type: {name}{options}"])
+                      f"  methods:\n    {name}:\n      type: {name}{options}{team_code}"])

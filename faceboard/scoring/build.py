@@ -18,7 +18,7 @@ import pandas as pd
 from faceboard.catalog import BoardFiles, Catalog, ScoreFiles
 from faceboard.config import Params, fingerprint
 from faceboard.env import find_root
-from faceboard.files import write_bytes_atomic
+from faceboard.files import write_json_atomic, write_parquet_atomic
 from faceboard.identity import calibration
 from faceboard.identity.backbones import BACKBONES
 from faceboard.scoring import bootstrap
@@ -97,8 +97,8 @@ def write(board: Board, out: BoardFiles) -> None:
     """The leaderboard, the per-image rows and run.json, each written atomically."""
     out.folder.mkdir(parents=True, exist_ok=True)
     for frame, path in ((board.table, out.leaderboard), (board.per_image, out.per_image), (board.pairwise, out.pairwise)):
-        write_bytes_atomic(path, frame.to_parquet(index=False))
-    write_bytes_atomic(out.run_info, (json.dumps(board.run, indent=1, sort_keys=True, default=str) + "\n").encode())
+        write_parquet_atomic(path, frame)
+    write_json_atomic(out.run_info, board.run)
 
 
 def _agreement(provenance: Mapping[str, Mapping]) -> dict[str, Any]:

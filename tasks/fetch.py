@@ -22,7 +22,7 @@ from typing import Any
 from prefect import task
 
 from faceboard.catalog import Catalog
-from faceboard.config import DatasetConfig, Params, fingerprint
+from faceboard.config import ArchiveLimits, DatasetConfig, Params, fingerprint
 from faceboard.datasets import DatasetError, manifest
 from faceboard.datasets.sources import gather_local, gather_remote
 from faceboard.download import Unreachable
@@ -45,20 +45,23 @@ def fetch_entry(params: Params, name: str, root: Path, from_dir: Path | None = N
         raise KeyError(f"no dataset {name!r} in params.yaml; the catalog has: {', '.join(params.datasets)}")
     config = params.datasets[name]
     fallback = (config.fallback, params.datasets[config.fallback]) if config.fallback else None
-    return fetch_dataset(name, config, Path(root), Catalog(Path(root)).dataset(name), from_dir, fallback)
+    return fetch_dataset(name, config, Path(root), Catalog(Path(root)).dataset(name), from_dir, fallback,
+                         params.security.archive)
 
 
 def fetch_dataset(name: str, config: DatasetConfig, root: Path, dest: Path, from_dir: Path | None = None,
-                  fallback: tuple[str, DatasetConfig] | None = None) -> Fetched:
-    """Fetch `name` into `dest` (from the folder or archive `from_dir` when given). When its server
-    cannot be reached, build `fallback` (name, config of an embedded dataset) there as a stand-in."""
+                  fallback: tuple[str, DatasetConfig] | None = None, limits: ArchiveLimits | None = None) -> Fetched:
+    """Fetch `name` into `dest` (from the folder or archive `from_dir` when given; archives extracted within
+    `limits`, None: params.yaml's defaults). When its server cannot be reached, build `fallback` (name, config
+    of an embedded dataset) there as a stand-in."""
     if config.source.type == "weight":
         return _fetch_weight(name, config, from_dir)
+    limits = limits or ArchiveLimits()
     current = manifest.read(dest)
     if from_dir is None and _up_to_date(dest, current, config):
         return Fetched(dest, "up to date", f"{name}: {dest} is complete and matches its manifest", current)
     try:
-        record = _build(name, config, root, dest, from_dir)
+        record = _build(name, config, root, dest, from_dir, limits)
     except Unreachable as err:
         if fallback is None:
             raise
@@ -66,7 +69,7 @@ def fetch_dataset(name: str, config: DatasetConfig, root: Path, dest: Path, from
         if stand_in_config.source.type != "embedded" or not set(stand_in_config.subsets) <= set(config.subsets):
             raise DatasetError(f"fallback {stand_in!r} cannot stand in for {name!r}: it must be an embedded "
                                "dataset with subsets of the same names") from err
-        record = _build(stand_in, stand_in_config, root, dest, None,
+        record = _build(stand_in, stand_in_config, root, dest, None, limits,
                         {"fallback": {"dataset": stand_in, "instead_of": name, "reason": str(err)}})
         images = sum(part.get("images", 0) for part in record["parts"])
         return Fetched(dest, "stand-in", (
@@ -77,7 +80,7 @@ def fetch_dataset(name: str, config: DatasetConfig, root: Path, dest: Path, from
     return Fetched(dest, "fetched", _summary(name, dest, record), record)
 
 
-def _build(name: str, config: DatasetConfig, root: Path, dest: Path, from_dir: Path | None,
+def _build(name: str, config: DatasetConfig, root: Path, dest: Path, from_dir: Path | None, limits: ArchiveLimits,
            extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the dataset in `<dest>.partial`, check it, write its manifest, rename it to `dest`."""
     source = config.source
@@ -93,11 +96,12 @@ def _build(name: str, config: DatasetConfig, root: Path, dest: Path, from_dir: P
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.work-") as tmp:
             work = Path(tmp)
             if from_dir is not None:
-                parts = gather_local(config, Path(from_dir), root, staging, work, f"--from {from_dir}")
+                parts = gather_local(config, Path(from_dir), root, staging, work, f"--from {from_dir}", limits)
             elif source.type == "embedded":
-                parts = gather_local(config, root / source.path, root, staging, work, f"embedded {source.path}")
+                parts = gather_local(config, root / source.path, root, staging, work, f"embedded {source.path}",
+                                     limits)
             else:
-                parts = gather_remote(config, root, staging, work, Catalog(root).downloads(name))
+                parts = gather_remote(config, root, staging, work, Catalog(root).downloads(name), limits)
         record = {"dataset": name, "kind": config.kind, "fingerprint": fingerprint(config.model_dump(mode="json")),
                   "source": {"type": source.type, "page": source.page}, "parts": parts,
                   "verified": all(part["verified"] for part in parts), **(extra or {})}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from faceboard.config import ArchiveLimits
 from faceboard.datasets.extract import (
     ArchiveError,
     UnsafeArchive,
@@ -58,7 +59,7 @@ def test_a_plain_archive_extracts_completely_without_macos_litter(tmp_path, fmt)
     else:
         make_tar(archive, entries, "w:gz" if fmt == "tar.gz" else "w")
     assert archive_format(archive) == fmt
-    out = extract(archive, tmp_path / "out", fmt)
+    out = extract(archive, tmp_path / "out", fmt, ArchiveLimits())
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["set/a.png", "set/sub/b.png"]
     assert (out / "set/sub/b.png").read_bytes() == b"bb"
 
@@ -77,8 +78,8 @@ ZIP_ATTACKS = {
 def test_unsafe_zip_entries_refuse_the_whole_archive(tmp_path, attack):
     archive = make_zip(tmp_path / "x.zip", [(name, data, 0) for name, data in GOOD] + [ZIP_ATTACKS[attack]])
     with pytest.raises(UnsafeArchive, match=r"x\.zip: refused entry .*the archive was not extracted"):
-        extract(archive, tmp_path / "deep" / "out", "zip")
-    assert not any((tmp_path / "deep" / "out").iterdir())  # checked before a byte was written
+        extract(archive, tmp_path / "deep" / "out", "zip", ArchiveLimits())
+    assert not (tmp_path / "deep" / "out").exists()  # checked before a byte was written, and removed
     assert not (tmp_path / "evil.png").exists() and not (tmp_path / "deep" / "evil.png").exists()
 
 
@@ -99,8 +100,8 @@ def test_unsafe_tar_entries_refuse_the_whole_archive(tmp_path, attack):
     entry, why = TAR_ATTACKS[attack]
     archive = make_tar(tmp_path / "x.tar.gz", [*GOOD, entry])
     with pytest.raises(UnsafeArchive, match=f"refused entry .*{why}"):
-        extract(archive, tmp_path / "deep" / "out", "tar.gz")
-    assert not any((tmp_path / "deep" / "out").iterdir())
+        extract(archive, tmp_path / "deep" / "out", "tar.gz", ArchiveLimits())
+    assert not (tmp_path / "deep" / "out").exists()
     assert not (tmp_path / "evil.png").exists() and not (tmp_path / "deep" / "evil.png").exists()
 
 
@@ -114,7 +115,7 @@ def test_an_unreadable_archive_is_an_archive_error(tmp_path, fmt):
     broken = tmp_path / f"broken.{fmt}"
     broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(ArchiveError, match=f"broken.{fmt}: not a readable {fmt} archive"):
-        extract(broken, tmp_path / "out", fmt)
+        extract(broken, tmp_path / "out", fmt, ArchiveLimits())
 
 
 def test_archive_format_by_name():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from faceboard.config import DatasetConfig, PartConfig
+from faceboard.config import ArchiveLimits, DatasetConfig, PartConfig
 from faceboard.datasets import DatasetError
 from faceboard.datasets.extract import JUNK, archive_format, extract
 from faceboard.datasets.manifest import read_checksums
@@ -46,29 +46,31 @@ def parts_of(config: DatasetConfig) -> tuple[PartConfig, ...]:
     return tuple(parts)
 
 
-def gather_local(config: DatasetConfig, folder: Path, root: Path, staging: Path, work: Path,
-                 origin: str) -> list[dict[str, Any]]:
-    """Place every part from `folder` (or from an archive at that path) into `staging`."""
+def gather_local(config: DatasetConfig, folder: Path, root: Path, staging: Path, work: Path, origin: str,
+                 limits: ArchiveLimits) -> list[dict[str, Any]]:
+    """Place every part from `folder` (or from an archive at that path, extracted within `limits`) into `staging`."""
     parts = parts_of(config)
     checks: dict[str, list[str]] = {}
     if folder.is_file():
-        folder, checks = _unpack(folder, parts, work / "from")
+        folder, checks = _unpack(folder, parts, work / "from", limits)
     elif not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder or archive")
     single = sum(not part.is_file for part in parts) == 1
     records = []
     for i, part in enumerate(parts):
-        found = _locate(part, folder, work / f"part{i}", single)
+        found = _locate(part, folder, work / f"part{i}", single, limits)
         found.checks[:0] = checks.get(part.into, [])
         records.append(place(part, found, staging, root, {"origin": origin}))
     return records
 
 
-def gather_remote(config: DatasetConfig, root: Path, staging: Path, work: Path, cache: Path) -> list[dict[str, Any]]:
-    """Download every part into `cache` (kept for resume and re-runs) and place it into `staging`."""
+def gather_remote(config: DatasetConfig, root: Path, staging: Path, work: Path, cache: Path,
+                  limits: ArchiveLimits) -> list[dict[str, Any]]:
+    """Download every part into `cache` (kept for resume and re-runs) and place it into `staging` (archives
+    extracted within `limits`)."""
     records = []
     for i, part in enumerate(parts_of(config)):
-        found = _download(part, root, cache, work / f"part{i}")
+        found = _download(part, root, cache, work / f"part{i}", limits)
         records.append(place(part, found, staging, root, {"origin": "download", "urls": list(part.urls)}))
     return records
 
@@ -121,7 +123,7 @@ def _place_listed(part: PartConfig, src: Path, dst: Path, root: Path) -> str:
     return f"{len(listed)} files against {part.checksums}"
 
 
-def _download(part: PartConfig, root: Path, cache: Path, work: Path) -> Found:
+def _download(part: PartConfig, root: Path, cache: Path, work: Path, limits: ArchiveLimits) -> Found:
     if part.format == "files":
         _download_listed(part, read_checksums(root / part.checksums), cache / part.into)
         return Found(cache / part.into)  # placing checks every file against the list
@@ -130,7 +132,7 @@ def _download(part: PartConfig, root: Path, cache: Path, work: Path) -> Found:
         _from_mirrors(part.urls, target, part.sha256, progress=True)
     checks = [f"sha256 of {target.name}"] if part.sha256 else []
     if part.format in ARCHIVES:
-        return Found(_select(extract(target, work, part.format), part), checks)
+        return Found(_select(extract(target, work, part.format, limits), part), checks)
     return Found(target, checks)
 
 
@@ -168,23 +170,24 @@ def _from_mirrors(urls: tuple[str, ...], target: Path, sha256: str | None, progr
     raise kind("\n".join(str(err) for err in errors))
 
 
-def _unpack(archive: Path, parts: tuple[PartConfig, ...], work: Path) -> tuple[Path, dict[str, list[str]]]:
+def _unpack(archive: Path, parts: tuple[PartConfig, ...], work: Path,
+            limits: ArchiveLimits) -> tuple[Path, dict[str, list[str]]]:
     """`--from` an archive: check it when it bears the name of a part's archive, then extract it."""
     fmt = archive_format(archive)
     if fmt is None:
         raise DatasetError(f"{archive}: neither a folder nor a .zip, .tar or .tar.gz archive")
     checks = {part.into: verify_file(archive, part.sha256) for part in parts
               if part.format in ARCHIVES and part.download_name == archive.name}
-    return _descend(extract(archive, work, fmt)), checks
+    return _descend(extract(archive, work, fmt, limits)), checks
 
 
-def _locate(part: PartConfig, folder: Path, work: Path, single: bool) -> Found:
+def _locate(part: PartConfig, folder: Path, work: Path, single: bool, limits: ArchiveLimits) -> Found:
     """A part inside a local folder: its archive, its `select` path, its `into` path, or (for the one
     folder part of a dataset) the folder itself."""
     archive = folder / part.download_name
     if part.format in ARCHIVES and archive.is_file():
         checks = verify_file(archive, part.sha256)
-        return Found(_select(extract(archive, work, part.format), part), checks)
+        return Found(_select(extract(archive, work, part.format, limits), part), checks)
     names = list(dict.fromkeys(n for n in (part.select, Path(part.select).name, part.into, Path(part.into).name) if n))
     for name in names:
         path = folder / name

@@ -1,7 +1,8 @@
 """The `submission` kind: a folder or a `.zip` of outputs a team uploaded (option `path`).
 
 A zip is extracted once per content (by sha256, into faceboard's cache) with the datasets' safe
-extraction: an entry with an absolute path, a `..`, a link or a device file refuses the whole archive.
+extraction: an entry with an absolute path, a `..`, a link or a device file, or an archive over params'
+`security.archive` limits (a zip bomb), refuses the whole archive.
 A single wrapping folder (`team/CelebA/...`) is looked through. Matching, validation and the report of
 missing and extra files happen in tasks/restore.py, as for any folder of outputs.
 """
@@ -13,6 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from faceboard.config import ArchiveLimits
 from faceboard.env import cache_dir
 from faceboard.files import sha256_file
 
@@ -24,12 +26,13 @@ def location(options: dict, root: Path) -> Path:
     return Path(root) / options["path"]
 
 
-def outputs_folder(path: Path) -> Path:
-    """The folder holding the outputs: `path`, or its zip's safe extraction; a lone wrapping folder is entered."""
+def outputs_folder(path: Path, limits: ArchiveLimits | None = None) -> Path:
+    """The folder holding the outputs: `path`, or its zip's safe extraction within `limits` (None: params.yaml's
+    defaults); a lone wrapping folder is entered."""
     if path.is_dir():
         folder = path
     elif path.is_file() and zipfile.is_zipfile(path):
-        folder = extract(path)
+        folder = extract(path, limits)
     else:
         raise FileNotFoundError(f"submission {path} is neither a folder nor a .zip file")
     while len(inner := _visible(folder)) == 1 and inner[0].is_dir():
@@ -47,8 +50,9 @@ def digest(path: Path) -> str | None:
     return hashlib.sha256("\n".join(listing).encode()).hexdigest()
 
 
-def extract(archive: Path) -> Path:
-    """Extract `archive` once per content into faceboard's cache; an unsafe one raises UnsafeArchive, unextracted."""
+def extract(archive: Path, limits: ArchiveLimits | None = None) -> Path:
+    """Extract `archive` once per content into faceboard's cache; an unsafe one, or one over `limits` (None:
+    params.yaml's defaults), raises UnsafeArchive, unextracted."""
     from filelock import FileLock
 
     from faceboard.datasets.extract import extract as extract_safely
@@ -58,12 +62,8 @@ def extract(archive: Path) -> Path:
     with FileLock(target.with_suffix(".lock")):
         if not target.is_dir():
             partial = target.with_suffix(".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            try:
-                extract_safely(archive, partial, "zip")
-            except BaseException:
-                shutil.rmtree(partial, ignore_errors=True)
-                raise
+            shutil.rmtree(partial, ignore_errors=True)  # from a killed run
+            extract_safely(archive, partial, "zip", limits or ArchiveLimits())  # removes `partial` on any failure
             partial.rename(target)
     return target
 

@@ -178,11 +178,12 @@ class PairedConfig(_Strict):
 
     @model_validator(mode="after")
     def _metrics_known(self) -> PairedConfig:
-        from faceboard.paired.metrics import FULL_REFERENCE
+        from faceboard.metrics.table import FULL_REFERENCE, names
 
-        unknown = [m for m in self.metrics if m not in FULL_REFERENCE]
+        known = names((FULL_REFERENCE,))
+        unknown = [m for m in self.metrics if m not in known]
         if unknown:
-            raise ValueError(f"unknown full-reference metrics {unknown}; known: {', '.join(FULL_REFERENCE)}")
+            raise ValueError(f"unknown full-reference metrics {unknown}; known: {', '.join(known)}")
         return self
 
 

@@ -178,8 +178,8 @@ def _fetch_weight(name: str, config: DatasetConfig, from_dir: Path | None) -> Fe
             raise FileNotFoundError(f"{name}: no {weight.file_name} in {from_dir}")
     else:
         manage.fetch(weight.name)
-    why = weight.why_unverified(sha256_file(weight.path))
-    return Fetched(weight.path, "weight", f"{name}: {weight.path} ({'verified' if why is None else why})")
+    trust = weight.trust(sha256_file(weight.path))
+    return Fetched(weight.path, "weight", f"{name}: {weight.path} ({trust.why or trust.state})")
 
 
 fetch_task = task(fetch_entry, name="fetch-dataset")

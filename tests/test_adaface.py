@@ -69,7 +69,8 @@ def test_embeddings_self_similarity_batching_and_provenance(checkpoint, faces):
     again = net.embed(images[:1], marks[:1])
     assert float(batch[0] @ again[0]) == pytest.approx(1.0, abs=1e-5)
     prov = net.provenance()
-    assert prov["official"] and prov["weights_verified"] is None  # no digest is published for the ckpt
+    assert prov["official"] and prov["weights_verified"] is False  # no digest is published for the ckpt
+    assert prov["weights_trust"] == {"adaface_ir50_ms1mv2.ckpt": "unpinned"}
     assert "no published" in prov["weights_unverified"]["adaface_ir50_ms1mv2.ckpt"]
     assert len(prov["weights"]["adaface_ir50_ms1mv2.ckpt"]) == 64
 

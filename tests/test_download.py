@@ -145,7 +145,7 @@ def fake_weight(tmp_path, monkeypatch, server):
 def test_weights_fetch_status_and_import(fake_weight, tmp_path):
     assert manage.status(fake_weight).state == "missing"
     assert manage.fetch("fake").read_bytes() == PAYLOAD
-    assert manage.status(fake_weight).state == "present"
+    assert manage.status(fake_weight).state == "verified"
     fake_weight.path.unlink()
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / "fake.bin").write_bytes(PAYLOAD)

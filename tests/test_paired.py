@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import cv2
 import numpy as np
@@ -20,14 +21,16 @@ from faceboard.config import load_params
 from faceboard.degrade.presets import PRESETS
 from faceboard.landmarks import load_landmarks
 from faceboard.layout import list_images
-from faceboard.metrics.table import MetricUnavailable
+from faceboard.metrics import table
+from faceboard.metrics.table import FULL_REFERENCE, MetricUnavailable
 from faceboard.paired.faces import FACES, SOURCES
-from faceboard.paired.metrics import ALEXNET, ID_SIM_HQ, LPIPS_ALEX, load
+from faceboard.paired.metrics import ID_SIM_HQ
 from faceboard.paired.scoring import Pair, PairedScorer
 from faceboard.report import page
 from faceboard.report.sections import SECTIONS, presets
 from faceboard.report.sources import Sources
 from faceboard.report.thumbnails import PRESET_CROP
+from faceboard.weights.registry import get as get_weight
 from tasks.degrade import (
     LANDMARKS,
     LQ,
@@ -45,6 +48,7 @@ from tasks.report import presets_gallery
 from tests.conftest import ROOT
 
 METHODS = ["lq", "opencv_nlm_sharpen"]
+LPIPS_ALEX, ALEXNET = get_weight("lpips_alex"), get_weight("alexnet_imagenet")
 
 
 def _params(folder, **changes):
@@ -156,7 +160,8 @@ def test_a_submission_cannot_run_on_synthetic_lq(track):
         score_paired_method("team15_NAFNet", params, cat, root, "cpu")
 
 
-@pytest.mark.parametrize("paired", [{"methods": ["nope"]}, {"methods": ["lq"], "metrics": ["psnr", "fsim"]}])
+@pytest.mark.parametrize("paired", [{"methods": ["nope"]}, {"methods": ["lq"], "metrics": ["psnr", "fsim"]},
+                                    {"methods": ["lq"], "metrics": ["psnr", "niqe"]}])
 def test_params_refuse_unknown_paired_methods_and_metrics(tmp_path, paired):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["paired"] = paired
@@ -171,21 +176,26 @@ def test_lpips_runs_from_its_weight_files_and_reports_them_unverified(tmp_path, 
     from torchvision.models import alexnet
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def load():
+        return table.load("lpips", modes=(FULL_REFERENCE,))
+
     with pytest.raises(MetricUnavailable, match=r"missing LPIPS_v0.1_alex-df73285e.pth: download https://\S+ "
-                                                r"to \$TORCH_HOME/hub/pyiqa/LPIPS_v0.1_alex-df73285e.pth"):
-        load("lpips")
+                                                rf"to {re.escape(str(LPIPS_ALEX.path))}"):
+        load()
     torch.manual_seed(0)
     ALEXNET.path.parent.mkdir(parents=True)
     torch.save(alexnet(weights=None).state_dict(), ALEXNET.path)
     LPIPS_ALEX.path.parent.mkdir(parents=True)
     torch.save(LPIPS(pretrained=False).state_dict(), LPIPS_ALEX.path)
-    metric = load("lpips")
+    metric = load()
     a, b = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1)).split(1)
     same, different = metric(a, a)[0], metric(a, b)[0]
     assert same == pytest.approx(0.0, abs=1e-6) and different > 0
     provenance = metric.provenance()
     assert not provenance["weights_verified"] and set(provenance["weights_unverified"]) == {
         LPIPS_ALEX.file_name, ALEXNET.file_name}
+    assert provenance["weights_trust"] == {LPIPS_ALEX.file_name: "mismatch", ALEXNET.file_name: "mismatch"}
 
 
 def test_report_has_the_paired_section_and_the_gallery(track):

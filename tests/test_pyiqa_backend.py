@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pickle
+import re
 
 import pytest
 import torch
 
 from faceboard.metrics import table
-from faceboard.metrics.pyiqa_backend import tensors_only_loads
+from faceboard.weights.load import UnsafeCheckpoint, tensors_only_loads
 from faceboard.weights.registry import get as get_weight
 from tests.random_weights import populate
 
@@ -21,7 +21,8 @@ def test_tensors_only_loads_refuses_arbitrary_objects_even_when_the_caller_allow
     path = tmp_path / "ckpt.pth"
     torch.save({"weight": torch.zeros(2), "extra": Payload()}, path)
     assert isinstance(torch.load(path, weights_only=False)["extra"], Payload)
-    with tensors_only_loads(), pytest.raises(pickle.UnpicklingError):
+    refused = f"refused: {re.escape(str(path))} is not a tensors-only checkpoint"
+    with tensors_only_loads(), pytest.raises(UnsafeCheckpoint, match=refused):
         torch.load(path, weights_only=False)
     torch.save({"weight": torch.ones(2)}, path)
     with tensors_only_loads():
@@ -36,5 +37,6 @@ def test_musiq_checkpoint_with_code_is_unavailable_and_a_state_dict_loads(tmp_pa
     path = get_weight("musiq_koniq").path
     state = torch.load(path, weights_only=True)
     torch.save({**state, "payload": Payload()}, path)
-    with pytest.raises(table.MetricUnavailable, match="failed to load: UnpicklingError: Weights only load failed"):
+    refused = f"failed to load: UnsafeCheckpoint: refused: {re.escape(str(path))} is not a tensors-only checkpoint"
+    with pytest.raises(table.MetricUnavailable, match=refused):
         table.load("musiq")

@@ -22,7 +22,9 @@ def test_metrics_command_reports_availability_and_fixes(tmp_path):
     done = subprocess.run([sys.executable, "-m", "faceboard.cli", "metrics"], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
     rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
-    assert set(rows) >= {"niqe", "clipiqa", "maniqa", "musiq", "qalign", "fid", "piqe"}
+    assert set(rows) >= {"niqe", "clipiqa", "maniqa", "musiq", "qalign", "fid", "piqe", "psnr", "ssim", "lpips"}
+    assert {name: row.split()[1] for name, row in rows.items() if name in ("niqe", "fid", "psnr", "lpips")} == {
+        "niqe": "no-reference", "fid": "set", "psnr": "full-reference", "lpips": "full-reference"}
     assert "lower better" in rows["niqe"] and "higher better" in rows["musiq"]
     assert "provisioned offline" in rows["niqe"]
     assert " no " in rows["clipiqa"] and f"{tmp_path}/torch/hub/clip/RN50.pt" in rows["clipiqa"]

@@ -11,7 +11,7 @@ import pytest
 from faceboard.catalog import BoardFiles, ScoreFiles
 from faceboard.config import load_params
 from faceboard.imageio import read_rgb, write_png_atomic
-from faceboard.metrics.table import MetricSpec
+from faceboard.metrics.table import SET, MetricSpec
 from faceboard.scoring.per_image import FEATURES, LQ_FEATURES, Item, Scorer
 from tasks.leaderboard import build_leaderboard
 from tasks.report import render_report
@@ -23,7 +23,7 @@ from tests.conftest import ROOT, SAMPLE
 class CountingSet:
     """A set metric: feature = the image's mean; value = how many images it saw. Black images raise."""
 
-    spec = MetricSpec("counted", True, "tests.test_set_metrics:CountingSet", set_metric=True)
+    spec = MetricSpec("counted", True, "tests.test_set_metrics:CountingSet", mode=SET)
 
     def features(self, batch):
         if (batch.amax(dim=(1, 2, 3)) == 0).any():

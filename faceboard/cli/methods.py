@@ -29,7 +29,7 @@ def _methods(args: argparse.Namespace, root: Path | None) -> int:
     print(f"{'type':20} {'kind':10} {'gpu':6} {'weights':13} description")
     for name, spec in methods(root).items():
         states = [status(get(weight)) for weight in spec.weights]
-        problems = [st for st in states if st.state not in ("present", "provisionable")]
+        problems = [st for st in states if st.problem]
         summary = problems[0].state if problems else ("present" if states else "-")
         gpu = "stages" if spec.kind == CHAIN else "yes" if spec.needs_gpu else "no"  # a chain: its stages'
         print(f"{name:20} {spec.kind:10} {gpu:6} {summary:13} {spec.description}")

@@ -19,6 +19,7 @@ from torch import nn
 from faceboard.files import sha256_file
 from faceboard.identity.align import align_face
 from faceboard.identity.backbones import BACKBONES, BackboneSpec, BackboneUnavailable
+from faceboard.weights.load import load_tensors
 from faceboard.weights.registry import get as get_weight
 
 # (in_channels, depth, units) of the four IR-50 stages; each stage's first unit has stride 2.
@@ -72,9 +73,8 @@ class IR50(nn.Module):
 
 
 def load_checkpoint(path: Path) -> IR50:
-    """Load the released checkpoint with `weights_only=True` and a strict key check."""
-    with torch.serialization.safe_globals([argparse.Namespace]):  # Lightning stores hparams as a Namespace
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    """Load the released checkpoint tensors-only (`load_tensors`) with a strict key check."""
+    checkpoint = load_tensors(path, allow=[argparse.Namespace])  # Lightning stores hparams as a Namespace
     state = checkpoint.get("state_dict", checkpoint)
     weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
     if not weights:
@@ -113,8 +113,7 @@ class AdaFaceIR50:
         # channels-last runs the convolutions about 25% faster on CPU; embeddings agree to ~1e-7
         self.model = load_checkpoint(self.checkpoint).to(self.device, memory_format=torch.channels_last)
         self.digest = sha256_file(self.checkpoint)
-        self.verified = weight.verify(self.digest)
-        self.unverified = weight.why_unverified(self.digest)
+        self.trust = weight.trust(self.digest)
 
     @torch.inference_mode()
     def embed(self, images_rgb: list[np.ndarray], landmarks: list[np.ndarray]) -> np.ndarray:
@@ -128,8 +127,9 @@ class AdaFaceIR50:
             "backbone": self.spec.name,
             "official": self.spec.official,
             "weights": {self.checkpoint.name: self.digest},
-            "weights_verified": self.verified,
-            "weights_unverified": {self.checkpoint.name: self.unverified} if self.unverified else {},
+            "weights_trust": {self.checkpoint.name: self.trust.state},
+            "weights_verified": self.trust.verified,
+            "weights_unverified": {} if self.trust.verified else {self.checkpoint.name: self.trust.why},
             "alignment": {"size": 112, "reference": "arcface_112"},
             "device": str(self.device),
             "libraries": {"torch": torch.__version__},

@@ -1,7 +1,7 @@
 """What the torch restorers share: option checking, device and dtype, image <-> tensor, checkpoint loading.
 
 Checkpoints load from faceboard's weight table only (never downloaded here), with
-`torch.load(weights_only=True)` and a strict key check, so a wrong or truncated file fails loudly.
+`faceboard.weights.load.load_tensors` (tensors only) and a strict key check, so a wrong or truncated file fails loudly.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from faceboard.imageio import to_batch
+from faceboard.weights.load import load_tensors
 from faceboard.weights.registry import get as get_weight
 
 
@@ -60,7 +61,7 @@ def load_checkpoint(weight_name: str, keys: tuple[str, ...] = ()) -> dict[str, t
     weight = get_weight(weight_name)
     if not weight.present():
         raise FileNotFoundError(f"weight file {weight.file_name} ({weight.name}) is missing: {weight.fix}")
-    checkpoint = torch.load(weight.path, map_location="cpu", weights_only=True)
+    checkpoint = load_tensors(weight.path)
     if not keys:
         return checkpoint
     found = [key for key in keys if isinstance(checkpoint, dict) and key in checkpoint]

@@ -21,13 +21,14 @@ from faceboard.files import sha256_file, write_bytes_atomic
 from faceboard.imageio import is_image_file, read_rgb, to_batch
 from faceboard.metrics.table import MetricSpec
 from faceboard.metrics.weights import locate
+from faceboard.weights.load import load_tensors
 
 DIMS = 2048
 REFERENCE_BATCH = 32
 
 
 def load_inception(path: Path) -> nn.Module:
-    """pytorch-fid's FID InceptionV3 (pool3 block) with its weights read from `path`, `weights_only=True`.
+    """pytorch-fid's FID InceptionV3 (pool3 block) with its weights read from `path`, tensors-only.
 
     pytorch-fid fetches them with torch.hub's load_state_dict_from_url, which downloads a missing file
     and unpickles with weights_only=False; faceboard hands it the verified local file instead.
@@ -37,7 +38,7 @@ def load_inception(path: Path) -> nn.Module:
     def local(url: str, *args, **kwargs) -> dict:
         if Path(urlparse(url).path).name != path.name:
             raise ValueError(f"pytorch-fid asked for {url}, faceboard holds {path.name}")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return load_tensors(path)
 
     fetch = inception.load_state_dict_from_url
     inception.load_state_dict_from_url = local
@@ -49,13 +50,12 @@ def load_inception(path: Path) -> nn.Module:
 
 
 def load_stats(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """`mean` and `cov` of a BasicSR/VQFR statistics file (numpy arrays or tensors), `weights_only=True`."""
+    """`mean` and `cov` of a BasicSR/VQFR statistics file (numpy arrays or tensors), read tensors-only."""
     from numpy._core.multiarray import _reconstruct
 
     numpy_globals = [_reconstruct, (_reconstruct, "numpy.core.multiarray._reconstruct"), np.ndarray, np.dtype,
                      np.dtypes.Float64DType, np.dtypes.Float32DType]
-    with torch.serialization.safe_globals(numpy_globals):
-        stats = torch.load(path, map_location="cpu", weights_only=True)
+    stats = load_tensors(path, allow=numpy_globals)
     mean, cov = (np.asarray(stats[key], dtype=np.float64) for key in ("mean", "cov"))
     if mean.shape != (DIMS,) or cov.shape != (DIMS, DIMS):
         raise ValueError(f"{path}: mean {mean.shape} / cov {cov.shape}, expected ({DIMS},) / ({DIMS}, {DIMS})")

@@ -1,12 +1,17 @@
-"""The metric table: each name with its direction, backend and the weight files it needs.
+"""The metric table: each name with its mode, direction, backend and the weight files it needs.
 
 Importing this module imports no torch; `availability()` only looks at files and installed packages.
 
+Modes, as pyiqa's `metric_mode`: a `no-reference` metric scores each image alone; a `full-reference`
+metric scores it against its ground truth (the paired track); a `set` metric is computed over a method's
+whole output set. The no-reference leaderboard (params `metrics`) takes no-reference and set metrics,
+the paired track (params `paired.metrics`) full-reference ones.
+
 A backend is built as `Backend(spec, options, device)` and has `spec` and `provenance() -> dict`.
-A per-image metric is called on a batch (N,3,H,W float in [0,1]) and returns N scores. A set metric
-(`spec.set_metric`) is computed over a method's whole output set: `features(batch)` returns one
-feature row per image (N,D), and `compute(features)` turns the rows of all the method's images into
-one value, which enters only the overall (`all`) row of a leaderboard.
+A per-image metric is called on a batch (N,3,H,W float in [0,1]) and returns N scores; a full-reference
+one on the batch and its references, `metric(restored, reference)`. A set metric's `features(batch)`
+returns one feature row per image (N,D), and `compute(features)` turns the rows of all the method's
+images into one value, which enters only the overall (`all`) row of a leaderboard.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from dataclasses import dataclass, field
 
 from faceboard.files import sha256_file
 from faceboard.plugins import unknown
+from faceboard.weights.registry import MISMATCH, hf_snapshot
 from faceboard.weights.registry import get as get_weight
-from faceboard.weights.registry import hf_snapshot
 
 PYIQA = "faceboard.metrics.pyiqa_backend:PyiqaMetric"
+
+NO_REFERENCE, FULL_REFERENCE, SET = MODES = ("no-reference", "full-reference", "set")
+WITHOUT_REFERENCE = (NO_REFERENCE, SET)  # what an image set is scored by without its ground truth
 
 
 class MetricUnavailable(RuntimeError):
@@ -37,11 +45,16 @@ class MetricSpec:
     requires: tuple[str, ...] = ()  # distributions the backend needs beyond the core, optionally "name==version"
     hf_models: tuple[str, ...] = ()  # Hugging Face model repos loaded from the HF cache
     official: bool = False  # one of the six NTIRE 2025 score terms
-    set_metric: bool = False  # one value over a method's whole output set, never per image
+    mode: str = NO_REFERENCE  # one of MODES
     note: str = ""
     options: dict = field(default_factory=dict)  # defaults passed to the backend
     path_options: dict[str, str] = field(default_factory=dict)  # backend option -> weight whose local path it gets
     replaced_by_option: dict[str, str] = field(default_factory=dict)  # weight -> option that supplies it instead
+
+    @property
+    def set_metric(self) -> bool:
+        """One value over a method's whole output set, never per image."""
+        return self.mode == SET
 
     def needed_weights(self, options: Mapping[str, object]) -> tuple[str, ...]:
         """The weight files this metric loads with `options`."""
@@ -65,18 +78,34 @@ METRICS: dict[str, MetricSpec] = {
                    hf_models=("q-future/one-align",), official=True,
                    note="pyiqa Q-Align (mPLUG-Owl2 7B, meant for a GPU)"),
         MetricSpec("fid", True, "faceboard.metrics.fid:FID", ("fid_inception", "fid_ffhq512_stats"), official=True,
-                   set_metric=True, replaced_by_option={"fid_ffhq512_stats": "reference_dir"},
+                   mode=SET, replaced_by_option={"fid_ffhq512_stats": "reference_dir"},
                    note="set metric over all outputs vs FFHQ-512 statistics (or option reference_dir)"),
         MetricSpec("piqe", True, PYIQA, note="pyiqa PIQE, needs no weights"),
+        # the paired track's, against the HQ faces; pyiqa's defaults kept
+        MetricSpec("psnr", False, PYIQA, mode=FULL_REFERENCE,
+                   note="pyiqa psnr: RGB, data range 1 (test_y_channel=False)"),
+        MetricSpec("ssim", False, PYIQA, mode=FULL_REFERENCE,
+                   note="pyiqa ssim: Y channel (test_y_channel=True), no downsampling"),
+        MetricSpec("lpips", True, PYIQA, ("lpips_alex", "alexnet_imagenet"), mode=FULL_REFERENCE,
+                   note="pyiqa lpips: v0.1, AlexNet trunk", path_options={"pretrained_model_path": "lpips_alex"}),
     )
 }
 
 
-def get(name: str) -> MetricSpec:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise unknown("metric", name, METRICS) from None
+def names(modes: tuple[str, ...] = MODES) -> list[str]:
+    """The metrics of `modes`, in table order."""
+    return [name for name, spec in METRICS.items() if spec.mode in modes]
+
+
+def get(name: str, modes: tuple[str, ...] = MODES) -> MetricSpec:
+    """Metric `name`, which must be of one of `modes`; a KeyError names the ones that are."""
+    spec = METRICS.get(name)
+    if spec is None:
+        raise unknown("metric", name, names(modes))
+    if spec.mode not in modes:
+        raise KeyError(f"{name} is a {spec.mode} metric, not {' or '.join(modes)}; "
+                       f"known: {', '.join(sorted(names(modes)))}")
+    return spec
 
 
 def availability(name: str, options: Mapping[str, object] | None = None) -> tuple[bool, str]:
@@ -89,7 +118,7 @@ def availability(name: str, options: Mapping[str, object] | None = None) -> tupl
     for weight_name in spec.needed_weights(options or {}):
         weight = get_weight(weight_name)
         if weight.present():
-            if weight.verify(sha256_file(weight.path)) is False:
+            if weight.trust(sha256_file(weight.path)).state == MISMATCH:
                 mismatched.append(weight.file_name)
             continue
         if weight.provision:
@@ -129,13 +158,14 @@ def _hf_problems(repos: tuple[str, ...]) -> list[str]:
     return problems
 
 
-def load(name: str, options: dict | None = None, device: str = "cpu"):
-    """Instantiate metric `name`'s backend; raises MetricUnavailable with the fix when it cannot run."""
+def load(name: str, options: dict | None = None, device: str = "cpu", modes: tuple[str, ...] = WITHOUT_REFERENCE):
+    """Instantiate metric `name`'s backend, which must be of one of `modes` (by default those that need no ground
+    truth); raises MetricUnavailable with the fix when it cannot run."""
     import torch
 
     from faceboard.plugins import resolve
 
-    spec = get(name)
+    spec = get(name, modes)
     ok, reason = availability(name, options)
     if not ok:
         raise MetricUnavailable(f"{name}: {reason}")

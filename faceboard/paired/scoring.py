@@ -17,12 +17,12 @@ from faceboard.identity.gate import cosine_similarity
 from faceboard.imageio import read_rgb_checked, to_batch
 from faceboard.landmarks import Landmarks
 from faceboard.layout import ImageRef, match
-from faceboard.metrics import table as no_reference
-from faceboard.metrics.table import MetricUnavailable
-from faceboard.paired import metrics as full_reference
+from faceboard.metrics import table
+from faceboard.metrics.table import FULL_REFERENCE, MetricUnavailable
 from faceboard.paired.metrics import ID_SIM_HQ
 from faceboard.progress import progress
 from faceboard.scoring.per_image import read_rows, split_per_image
+from faceboard.weights.registry import portable
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ def pairs_for(hq: list[ImageRef], restored: list[ImageRef], landmarks: Landmarks
 
 
 class PairedScorer:
-    """Loaded metrics and ID backbone for one process; a metric that cannot load is listed as unavailable."""
+    """Loaded metrics and ID backbone for one process; a metric that cannot load is listed as unavailable (its
+    reason with `$TORCH_HOME`/`$FACEBOARD_CACHE` for the local roots, so the outputs read the same on every machine)."""
 
     def __init__(self, full: list[str], no_ref: dict[str, dict], backbone: str | None, device: str,
                  size: int = 512) -> None:
@@ -58,17 +59,17 @@ class PairedScorer:
         self.full, self.no_ref, self.unavailable = {}, {}, {}
         for name in full:
             try:
-                self.full[name] = full_reference.load(name, device)
+                self.full[name] = table.load(name, device=device, modes=(FULL_REFERENCE,))
             except MetricUnavailable as err:
-                self.unavailable[name] = str(err)
+                self.unavailable[name] = portable(str(err))
         for name, options in no_ref.items():
-            if no_reference.get(name).set_metric:
+            if table.get(name).set_metric:
                 self.unavailable[name] = f"{name}: a set metric (one value over a whole dataset), not computed here"
                 continue
             try:
-                self.no_ref[name] = no_reference.load(name, options, device)
+                self.no_ref[name] = table.load(name, options, device)
             except MetricUnavailable as err:
-                self.unavailable[name] = str(err)
+                self.unavailable[name] = portable(str(err))
         self.backbone = None
         if backbone is not None:
             from faceboard.identity.backbones import load_backbone
@@ -77,7 +78,7 @@ class PairedScorer:
         self.device = device
         # every row gets each column, computed or not (NaN where unavailable); set metrics have none
         self.columns = [*full, *([ID_SIM_HQ] if backbone else []),
-                        *(n for n in no_ref if not no_reference.get(n).set_metric)]
+                        *(n for n in no_ref if not table.get(n).set_metric)]
 
     def score(self, method: str, pairs: list[Pair], batch_size: int = 8, desc: str = "paired") -> list[dict]:
         rows = []

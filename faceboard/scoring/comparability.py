@@ -4,7 +4,8 @@ Comparable needs every one of: the edition's official split (every LQ file match
 all of them present), the organisers' landmarks, not an offline stand-in; the official identity gate with
 verified weights; the official thresholds and failure limit; exactly the official score terms with their
 official scales; the `worst` failed-image policy; and every official metric computed with default options
-and weights verified against a published or faceboard-pinned sha256.
+and weights verified against a full published or faceboard-pinned sha256 (a torch-hub file-name prefix only
+`prefix-checks` a file: registry.Trust).
 
 The rules come from params.yaml and concern the whole run; the rest from each method's scores
 (its `provenance.json`). A run is comparable only if every method is.

@@ -8,28 +8,36 @@ from pathlib import Path
 
 from faceboard.download import DownloadError, download
 from faceboard.files import sha256_file
-from faceboard.weights.registry import WEIGHTS, WeightFile, get
+from faceboard.weights.registry import MISMATCH, WEIGHTS, WeightFile, get
+
+MISSING = "missing"
 
 
 @dataclass(frozen=True)
 class Status:
     weight: WeightFile
-    state: str  # "present", "provisionable", "missing", "mismatch"
+    state: str  # "provisionable", "missing", or a present file's trust (registry.Trust: "verified", ..., "mismatch")
     digest: str | None
     fix: str
+
+    @property
+    def problem(self) -> bool:
+        """The file cannot be used: missing, or not the published one."""
+        return self.state in (MISSING, MISMATCH)
 
 
 def status(weight: WeightFile) -> Status:
     if weight.present():
         digest = sha256_file(weight.path)
-        if weight.verify(digest) is False:
-            return Status(weight, "mismatch", digest, f"sha256 differs from the published one: replace {weight.path}")
-        return Status(weight, "present", digest, "")
+        trust = weight.trust(digest)
+        if trust.state == MISMATCH:
+            return Status(weight, MISMATCH, digest, f"sha256 differs from the published one: replace {weight.path}")
+        return Status(weight, trust.state, digest, "")
     if weight.provision:
         return Status(weight, "provisionable", None, f"built offline on first use (faceboard weights fetch {weight.name})")
     if not (weight.urls and weight.placeable):
-        return Status(weight, "missing", None, weight.fix)
-    return Status(weight, "missing", None,
+        return Status(weight, MISSING, None, weight.fix)
+    return Status(weight, MISSING, None,
                   f"faceboard weights fetch {weight.name}  (or download {weight.urls[0]} and place it at {weight.path})")
 
 
@@ -49,7 +57,7 @@ def fetch(name: str) -> Path:
     errors = []
     for url in weight.urls:
         try:
-            return download(url, weight.path, check=lambda d: weight.verify(d) is not False)
+            return download(url, weight.path, check=lambda d: weight.trust(d).state != MISMATCH)
         except DownloadError as err:
             errors.append(str(err))
     raise DownloadError("\n".join(errors) or f"{name}: no URL known")
@@ -64,7 +72,7 @@ def import_dir(folder: Path) -> list[tuple[WeightFile, str]]:
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.name in by_file):
         weight = by_file[path.name]
         digest = sha256_file(path)
-        if weight.verify(digest) is False:
+        if weight.trust(digest).state == MISMATCH:
             raise ValueError(f"{path}: sha256 {digest} does not match the published digest of {weight.name}")
         weight.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = weight.path.with_name(weight.path.name + ".part")

@@ -4,8 +4,9 @@ Locations are relative to roots resolved from the environment at call time:
 `torch_hub` is `$TORCH_HOME/hub` (where pyiqa and torch.hub look), `faceboard` is faceboard's cache,
 `huggingface/<repo id>` is the Hugging Face hub cache, `package/<module>/<folder>` a folder shipped
 inside an installed registry package (offline assets).
-`sha256` is the full digest where it is published; otherwise `sha256_prefix` is the prefix that
-torch-hub file names carry (`name-<prefix>.pth`), and a file is then checked against that prefix.
+`sha256` is the full digest where it is published or pinned: only a file matching it is `verified`.
+Otherwise `sha256_prefix` is the prefix that torch-hub file names carry (`name-<prefix>.pth`, 32 bits): a
+file matching it is only `prefix-checked`, one that does not is a `mismatch`; with neither it is `unpinned`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,20 @@ from faceboard.plugins import unknown
 
 PYIQA_HUB = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main"
 LDM_SR_X4 = "CompVis/ldm-super-resolution-4x-openimages"
+
+VERIFIED, PREFIX_CHECKED, UNPINNED, MISMATCH = "verified", "prefix-checked", "unpinned", "mismatch"
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How far a file's sha256 is vouched for: `state` is one of the four above, `why` says why unless verified."""
+
+    state: str
+    why: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return self.state == VERIFIED
 
 
 @dataclass(frozen=True)
@@ -61,24 +76,30 @@ class WeightFile:
         """A single file a user can download and place by hand at `path` (not a hub cache or a package)."""
         return self.location.partition("/")[0] in ("torch_hub", "faceboard")
 
-    def verify(self, digest: str) -> bool | None:
-        """Whether a file's sha256 matches the published digest; None when none is published."""
+    def trust(self, digest: str) -> Trust:
+        """How far `digest`, a file's sha256, is vouched for: only the full published or pinned sha256 verifies it."""
         if self.sha256:
-            return digest == self.sha256
-        if self.sha256_prefix:
-            return digest.startswith(self.sha256_prefix)
-        return None
-
-    def why_unverified(self, digest: str) -> str | None:
-        """None when `digest` matches the published or pinned one, else why the file is not verified."""
-        verdict = self.verify(digest)
-        if verdict is None:
-            return "no published or pinned sha256"
-        return None if verdict else f"sha256 {digest[:12]}... does not match {self.sha256 or self.sha256_prefix}"
+            matches = digest == self.sha256
+        elif self.sha256_prefix:
+            matches = digest.startswith(self.sha256_prefix)
+        else:
+            return Trust(UNPINNED, "unpinned: no published or pinned sha256")
+        if not matches:
+            expected = self.sha256 or self.sha256_prefix
+            return Trust(MISMATCH, f"mismatch: sha256 {digest[:12]}... does not match {expected}")
+        if self.sha256:
+            return Trust(VERIFIED)
+        return Trust(PREFIX_CHECKED, f"prefix-checked: only the {len(self.sha256_prefix)}-hex torch-hub prefix "
+                                     f"{self.sha256_prefix} of its sha256 is published; pin the full digest")
 
 
 def torch_home() -> Path:
     return Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")).expanduser()
+
+
+def portable(text: str) -> str:
+    """`text` with this machine's weight roots written `$TORCH_HOME` and `$FACEBOARD_CACHE`, as outputs record it."""
+    return text.replace(str(torch_home()), "$TORCH_HOME").replace(str(cache_dir()), "$FACEBOARD_CACHE")
 
 
 def package_dir(sub: str) -> Path:

@@ -30,7 +30,24 @@ class Scan:
 
     images: list[ImageRef] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)  # non-image files, or entries nested too deep
-    duplicates: list[str] = field(default_factory=list)  # "subset/name" with several extensions
+    clashes: dict[tuple[str, str], list[Path]] = field(default_factory=dict)  # (subset, name) -> its files
+
+    @property
+    def duplicates(self) -> list[str]:
+        """Each image found under several extensions, as "subset/name", sorted."""
+        return [f"{subset}/{name}" for subset, name in self.clashes]
+
+    def clash_errors(self, expected: list[ImageRef] | None = None) -> dict[tuple[str, str], str]:
+        """{(subset, name): why none of the image's several files is used}, for each `expected` image (a flat
+        scan's names stand for the expected image of that name, as in `match`), or for each clash."""
+        keys = list(self.clashes) if expected is None else [(ref.subset, ref.name) for ref in expected]
+        errors = {}
+        for subset, name in keys:
+            paths = self.clashes.get((subset, name)) or self.clashes.get((FLAT_SUBSET, name))
+            if paths:
+                errors[(subset, name)] = (f"same image under several extensions: {', '.join(map(str, paths))}; "
+                                          "keep exactly one")
+        return errors
 
 
 @dataclass
@@ -68,15 +85,16 @@ def scan(root: Path) -> Scan:
             f"and in subset folders {sorted(subsets - {FLAT_SUBSET})}; use one layout"
         )
     images = [ImageRef(s, n, paths[0]) for (s, n), paths in sorted(found.items()) if len(paths) == 1]
-    duplicates = [f"{s}/{n}" for (s, n), paths in sorted(found.items()) if len(paths) > 1]
-    return Scan(images=images, ignored=sorted(ignored), duplicates=duplicates)
+    clashes = {key: paths for key, paths in sorted(found.items()) if len(paths) > 1}
+    return Scan(images=images, ignored=sorted(ignored), clashes=clashes)
 
 
 def list_images(root: Path) -> list[ImageRef]:
     """The images of `root`, sorted by (subset, name); raises ValueError on duplicates or mixed layout."""
     result = scan(root)
     if result.duplicates:
-        raise ValueError(f"{root}: same image under several extensions: {', '.join(result.duplicates)}")
+        raise ValueError(f"{root}: same image under several extensions: {', '.join(result.duplicates)}; "
+                         "keep exactly one file of each")
     return result.images
 
 

@@ -16,7 +16,7 @@ from faceboard.files import write_bytes_atomic
 from faceboard.layout import list_images, scan
 from faceboard.report import page, thumbnails
 from faceboard.scoring import build
-from faceboard.scoring.per_image import ScorerSpec, loaded
+from faceboard.scoring.per_image import Item, ScorerSpec, loaded
 from flows.stages import rows_of, submit_score_shards
 from tasks.landmarks import landmarks_for, with_failures
 from tasks.score import items_for, items_without_reference, write_scores
@@ -48,12 +48,13 @@ def score_submission(submission: str, out: str, params: Params, spec: ScorerSpec
             raise ValueError(f"{lq}: no LQ images")
         lq_points = landmarks_for(refs, landmarks, board.folder)
         report["landmarks"] = lq_points.record
-        items, extra = items_for(refs, found.images, lq_points.points)
+        items, extra = items_for(refs, found.images, lq_points.points, found.clash_errors(refs))
         items = with_failures(items, lq_points.failures)
         report["missing"] = [f"{i.subset}/{i.name}" for i in items if i.error == "no output"]
         report["extra"] = [f"{r.subset}/{r.name}" for r in extra]
     else:
-        items = items_without_reference(found.images)
+        items = items_without_reference(found.images) + [
+            Item(subset, name, None, error=why) for (subset, name), why in found.clash_errors().items()]
     scorer = loaded(spec)
     rows = rows_of(submit_score_shards(spec, method, items, params.batch_size, params.execution.gpu_slots))
     dataset = describe(str(lq) if lq else "(no LQ set)", refs, lq_points.record if lq_points else None, params,

@@ -104,7 +104,7 @@ def test_16bit_rounding_not_truncation(tmp_path: Path) -> None:
 
 def test_float_rejected(tmp_path: Path, rgb: np.ndarray) -> None:
     path = tmp_path / "float.png"  # TIFF bytes under a .png name: decoded by content, then refused
-    path.write_bytes(cv2.imencode(".tiff", rgb.astype(np.float32) / 255)[1].tobytes())
+    path.write_bytes(cv2.imencode(".tiff", rgb[:, :, 0].astype(np.float32) / 255)[1].tobytes())  # Pillow reads it
     with pytest.raises(ImageError, match="float.png: unsupported pixel type float32"):
         read_rgb(path)
 

@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceboard.landmarks import LANDMARK_COLUMNS, LandmarkError, load_landmarks, lookup, write_landmarks
+from faceboard.landmarks import (
+    LANDMARK_COLUMNS,
+    LandmarkError,
+    load_landmarks,
+    lookup,
+    require_inside,
+    write_landmarks,
+)
 
 CSV = Path(__file__).resolve().parents[1] / "data/samples/ntire2025-val/landmarks.csv"
 HEADER = "filename,dataset,x1,y1,x2,y2," + ",".join(LANDMARK_COLUMNS)
@@ -80,16 +87,28 @@ def test_missing_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["abc", "", "nan", "inf"])
-def test_bad_values_name_the_row(tmp_path: Path, bad: str) -> None:
+def test_bad_values_fail_their_row_only(tmp_path: Path, bad: str) -> None:
     points = ",".join(["1"] * 4 + [bad] + ["1"] * 5)
-    path = _csv(tmp_path, _row("ok"), _row("0042", "Wider-Test", points))
-    with pytest.raises(LandmarkError, match=r"landmarks for Wider-Test/0042 \(data row 2\).*nose_x"):
-        load_landmarks(path)
+    landmarks = load_landmarks(_csv(tmp_path, _row("ok"), _row("0042", "Wider-Test", points)))
+    assert list(landmarks) == [("S", "ok")]  # the bad row is kept out of the points
+    for subset in ("Wider-Test", "all"):
+        with pytest.raises(LandmarkError, match=r"landmarks for Wider-Test/0042 \(data row 2\).*nose_x.*fix that row"):
+            lookup(landmarks, subset, "0042")
 
 
 def test_short_row(tmp_path: Path) -> None:
     with pytest.raises(LandmarkError, match="S/short"):
-        load_landmarks(_csv(tmp_path, "short,S,0,0,1,1,1,2,3"))
+        lookup(load_landmarks(_csv(tmp_path, "short,S,0,0,1,1,1,2,3")), "S", "short")
+
+
+def test_points_outside_the_image() -> None:
+    points = load_landmarks(CSV)[("Wider-Test", "0020")]
+    assert require_inside(points, 512, 512, "Wider-Test/0020") is points
+    for column, value in (("left_eye_x", 900.0), ("mouth_right_y", -1.0), ("nose_x", float("nan"))):
+        bad = points.copy()
+        bad.ravel()[LANDMARK_COLUMNS.index(column)] = value
+        with pytest.raises(LandmarkError, match=rf"Wider-Test/0020 outside its 512x512 image \({column}={value:g}\)"):
+            require_inside(bad, 512, 512, "Wider-Test/0020")
 
 
 def test_duplicate_keys(tmp_path: Path) -> None:

@@ -81,8 +81,18 @@ def test_duplicates(tmp_path: Path) -> None:
     found = scan(tmp_path)
     assert found.duplicates == ["A/1"]
     assert _keys(found.images) == [("A", "2")]
-    with pytest.raises(ValueError, match="several extensions: A/1"):
+    with pytest.raises(ValueError, match="several extensions: A/1; keep exactly one"):
         list_images(tmp_path)
+    why = f"same image under several extensions: {tmp_path / 'A/1.jpg'}, {tmp_path / 'A/1.png'}; keep exactly one"
+    assert found.clash_errors() == {("A", "1"): why}
+    expected = [ImageRef("A", "1", Path("lq/A/1.png")), ImageRef("A", "2", Path("lq/A/2.png"))]
+    assert found.clash_errors(expected) == {("A", "1"): why}
+
+
+def test_duplicates_of_a_flat_submission(tmp_path: Path) -> None:
+    _touch(tmp_path, "1.png", "1.webp")
+    expected = [ImageRef("A", "1", Path("lq/A/1.png")), ImageRef("B", "1", Path("lq/B/1.png"))]
+    assert list(scan(tmp_path).clash_errors(expected)) == [("A", "1"), ("B", "1")]  # by name, as match pairs
 
 
 def test_not_a_folder(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Score a list of images: identity similarity to the LQ input and no-reference metrics.
 
-One bad image (unreadable, wrong size, missing landmarks, a metric that raises on it) becomes a
-recorded failure of that image; the rest of the list is scored.
+One bad image (unreadable, wrong size, missing landmarks or landmarks outside the image, a metric that
+raises on it) becomes a recorded failure of that image; the rest of the list is scored.
 
 Set metrics (FID) give no per-image value: each scored row carries the image's features under
 `FEATURES`, and `Scorer.set_values(rows)` turns the rows of one method into one value per set metric.
@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import numpy as np
 from faceboard.config import fingerprint
 from faceboard.identity.gate import cosine_similarity
 from faceboard.imageio import ImageError
+from faceboard.landmarks import LandmarkError, require_inside
 from faceboard.memory import release_freed_memory
 from faceboard.metrics import table as metric_table
 from faceboard.progress import progress
@@ -160,7 +161,7 @@ class Scorer:
     def _prepare(self, method: str, items: list[Item]) -> list[_Prepared]:
         """Rows started; each output read and hashed, decoded where a value is not cached yet."""
         prepared = []
-        for item in items:
+        for item in map(self._checked, items):
             row = {"method": method, "subset": item.subset, "image": item.name, "status": "ok", "error": item.error}
             output = lq = None
             if item.error:
@@ -173,6 +174,16 @@ class Scorer:
                 lq = self.measurer.read(item.lq, self._lq_needs(item), item.landmarks)
             prepared.append(_Prepared(item, row, output, lq))
         return prepared
+
+    def _checked(self, item: Item) -> Item:
+        """`item`, or, when its landmarks lie outside the size x size LQ image, the item failed without them."""
+        if item.error or item.landmarks is None:
+            return item
+        try:
+            require_inside(item.landmarks, self.size, self.size, f"{item.subset}/{item.name}")
+        except LandmarkError as err:
+            return replace(item, landmarks=None, error=str(err))
+        return item
 
     def _output_needs(self, item: Item) -> set[str]:
         gated = self.backbone is not None and item.lq is not None and item.landmarks is not None

@@ -76,3 +76,51 @@ def inverts_on_cuda(options, device):
         batch = torch.from_numpy(np.stack(images)).to(device)
         return list((255 - batch).cpu().numpy())
     return restore
+
+
+MARKS = {(0, 255, 0): "crash", (0, 0, 255): "nan", (255, 255, 0): "shape", (255, 0, 0): "hang"}
+
+
+def faulty(options, device):
+    """One-image batches only: crashes, returns NaNs, the wrong shape or hangs on images whose top-left pixel
+    is marked (MARKS); copies the others."""
+    def restore(images):
+        (image,) = images
+        fault = MARKS.get(tuple(int(v) for v in image[0, 0]))
+        if fault == "crash":
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        if fault == "nan":
+            return [np.full(image.shape, np.nan, np.float32)]
+        if fault == "shape":
+            return [image[:256]]
+        if fault == "hang":
+            time.sleep(3600)
+        return [image]
+    return restore
+
+
+def team_dies(model_dir, input_path, output_path, device):
+    """Writes one image and a relative file (landing in its working folder), starts a grandchild that would outlive
+    it, then dies without a word."""
+    import os
+    import subprocess
+    import sys
+
+    first = min(Path(input_path).glob("*.png"))
+    shutil.copyfile(first, Path(output_path) / first.name)
+    Path("stray.txt").write_text("written in the current folder")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    Path(model_dir, "grandchild.pid").write_text(str(child.pid))
+    os._exit(3)
+
+
+def team_writes_a_pickle(model_dir, input_path, output_path, device):
+    """Writes, under an expected image's name, a pickle that would run code if it were ever unpickled."""
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (Path(model_dir, "unpickled").write_text, ("the payload ran",))
+
+    first = min(Path(input_path).glob("*.png"))
+    (Path(output_path) / first.name).write_bytes(pickle.dumps(Payload()))

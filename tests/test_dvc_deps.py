@@ -48,6 +48,7 @@ import numpy as np
 import pytest
 import yaml
 
+from faceboard import runlock
 from faceboard.config import OPERATIONAL
 from faceboard.dvc_repo import stages_run
 from faceboard.env import with_venv_on_path
@@ -495,7 +496,9 @@ def traced(tmp_path_factory, prefect_env) -> tuple[Path, dict[str, dict]]:
         "fetch other": (["fetch", OTHER], ["fetch"]),  # not a stage: fetched before the switch below
     }
     started = time.monotonic()
-    traces = run_traced(project, tmp_path_factory.mktemp("traces"), prefect_env, jobs)
+    with runlock.exclusive(*runlock.of_project(None, project)):  # held here, as `faceboard run` holds it for its stages
+        traces = run_traced(project, tmp_path_factory.mktemp("traces"), {**prefect_env, runlock.HELD: os.environ[runlock.HELD]},
+                            jobs)
     print(f"\nstages run, traced, in {time.monotonic() - started:.0f} s:",
           ", ".join(f"{name} {trace['seconds']} s" for name, trace in traces.items()))
     return project, traces

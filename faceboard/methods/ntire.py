@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from faceboard.methods.registry import MethodSpec
@@ -67,19 +68,20 @@ def run_isolated(method_type: str, options: dict, device: str, root: Path, input
     folder; raise TeamCodeTimedOut after `timeout_s` (the whole process group killed) or TeamCodeFailed."""
     request = {"type": method_type, "options": options, "device": device, "root": str(Path(root).resolve()),
                "input": str(input_path), "output": str(output_path)}
-    with subprocess.Popen([sys.executable, "-m", "faceboard.methods.ntire", json.dumps(request)], cwd=workdir,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
-                          start_new_session=True) as proc:
+    # its error output goes to a file, not a pipe: a process it left behind cannot keep faceboard waiting
+    with tempfile.TemporaryFile("w+", errors="replace") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "faceboard.methods.ntire", json.dumps(request)], cwd=workdir,
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         try:
-            _, err = proc.communicate(timeout=timeout_s)
+            proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
             raise TeamCodeTimedOut(f"timed out after {timeout_s:g} s") from None
         finally:
-            _kill_group(proc.pid)  # anything the team's code left running
+            _kill_group(proc.pid)  # on a timeout the team's process, and always anything it left running
+            proc.wait()
+        err.seek(0)
+        last = next((line for line in reversed(err.read().splitlines()) if line.strip()), "")
     if proc.returncode:
-        last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
         if proc.returncode == 1 and last:  # faceboard's own last line: `Type: message`
             raise TeamCodeFailed(last)
         how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"

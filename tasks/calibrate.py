@@ -14,7 +14,7 @@ from faceboard.files import write_bytes_atomic
 from faceboard.identity.backbones import load_backbone
 from faceboard.identity.calibration import Targets, calibrate
 from faceboard.imageio import read_rgb
-from faceboard.landmarks import load_landmarks
+from faceboard.landmarks import load_landmarks, lookup
 from faceboard.layout import by_subset, list_images
 from faceboard.progress import progress
 from tasks.restore import restore_method
@@ -36,7 +36,7 @@ def calibrate_gate(params: Params, root: Path, dataset: str, backbone: str, meth
     embeddings: dict[str, dict[str, object]] = {name: {} for name in ("lq", *restorers)}
     with progress(len(embeddings) * sum(map(len, lq.values())), f"embed {backbone}") as advance:
         for subset, refs in lq.items():
-            points = [landmarks[(subset, ref.name)] for ref in refs]
+            points = [lookup(landmarks, subset, ref.name) for ref in refs]  # LandmarkError names a missing row
             for name, images in (("lq", folder / "lq"), *restorers.items()):
                 faces = [read_rgb(images / subset / ref.path.name) for ref in refs]
                 embeddings[name][subset] = model.embed(faces, points)

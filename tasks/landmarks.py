@@ -43,7 +43,7 @@ def landmarks_for(lq: list[ImageRef], csv: str | Path | None, out_dir: Path) -> 
 def detect_folder(lq: list[ImageRef], csv_path: Path) -> LQLandmarks:
     """Detect the main face of each LQ image; write the faces found to `csv_path`."""
     detector = default_detector()
-    points: Landmarks = {}
+    points = Landmarks()
     failures: dict[tuple[str, str], str] = {}
     rows = []
     with progress(len(lq), "detect landmarks") as advance:

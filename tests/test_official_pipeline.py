@@ -104,9 +104,9 @@ def test_random_weights_are_never_comparable_and_each_file_is_named(first):
     published = ("RN50.pt", "musiq_koniq_ckpt-e95806b9.pth", "pt_inception-2015-12-05-6726825d.pth",
                  "inception_FFHQ_512-f7b384ab.pth")
     for file in published:
-        assert f"{file}: sha256" in reasons and "does not match" in reasons, file
+        assert f"{file}: mismatch: sha256 " in reasons and "does not match" in reasons, file
     for file in ("ckpt_koniq10k.pt", "model.safetensors", "adaface_ir50_ms1mv2.ckpt"):
-        assert f"{file}: no published or pinned sha256" in reasons, file
+        assert f"{file}: unpinned: no published or pinned sha256" in reasons, file
     assert "maniqa: options {'test_sample': 1}" in reasons and "qalign: not computed" in reasons
     assert provenance["metrics"]["niqe"]["weights_verified"] is True  # the provisioned file matches its pin
     overall = summary.set_index("subset").loc["all"]

@@ -29,13 +29,11 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as err:  # a full disk, say: named after the file being written, not its temp file
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if err.filename in (None, str(tmp)):
+        # a failed write (a full disk, say) is named after the file being written, not its temp file
+        if isinstance(err, OSError) and err.filename in (None, str(tmp)):
             raise OSError(err.errno, err.strerror, str(path)) from err
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
 
 

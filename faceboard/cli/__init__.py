@@ -45,19 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     except RunLocked as err:
         print(f"faceboard: {err}", file=sys.stderr)
         return LOCKED
+    except (FileNotFoundError, NotADirectoryError, KeyError, ValueError) as err:
+        print(f"faceboard: error: {err}", file=sys.stderr)
+        return 2
     except OSError as err:
         if err.errno not in DISK_FULL:
-            if isinstance(err, FileNotFoundError | NotADirectoryError):
-                print(f"faceboard: error: {err}", file=sys.stderr)
-                return 2
             raise
         print(f"faceboard: error: cannot write {err.filename or 'a file'}: {err.strerror}. Finished work is kept "
               "and nothing half-written is left: free space, then run the same command again; it goes on where it "
               "stopped.", file=sys.stderr)
         return NO_SPACE
-    except (KeyError, ValueError) as err:
-        print(f"faceboard: error: {err}", file=sys.stderr)
-        return 2
 
 
 def _held(args: argparse.Namespace, root: Path | None):

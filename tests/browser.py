@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download a driver or browser
 BLOCKED_URLS = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]
@@ -96,11 +98,12 @@ class Browser:
         self._drain()
         return list(self._errors)
 
-    def dialog_opened(self) -> bool:
-        """Whether an alert/confirm/prompt is open (the harness never dismisses one; most commands fail while open)."""
+    def dialog_opened(self, within_s: float = 2.0) -> bool:
+        """Whether an alert/confirm/prompt is open, or opens within `within_s` (a page's script may raise it after
+        the load returns); the harness never dismisses one, and most commands fail while one is open."""
         try:
-            self.driver.switch_to.alert.text  # noqa: B018 - raises when no dialog is open
-        except NoAlertPresentException:
+            WebDriverWait(self.driver, within_s, poll_frequency=0.05).until(expected_conditions.alert_is_present())
+        except TimeoutException:
             return False
         return True
 
